@@ -1,0 +1,2 @@
+/* STUB: replaced by the time parser. */
+#include "timefmt.h"
