@@ -55,6 +55,7 @@ struct sl_opt_value {
     double d;    /* DOUBLE */
     bool given;  /* written by the user, not a default */
     int line, col;
+    bool secret; /* set by the front end: the value came from ${file:…}; print "<secret>" */
 };
 
 struct sl_options {
