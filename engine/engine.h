@@ -142,10 +142,14 @@ void sl__srcrt_free(struct sl__srcrt *s);
 void sl__srcrt_summary(struct sl__srcrt *s, FILE *f);
 uint64_t sl__srcrt_events(struct sl__srcrt *s);
 
+struct sl_waiter *sl__srcrt_waiter(struct sl__srcrt *s);
+
 /* shard.c */
 struct sl__shard *sl__shard_new(struct sl_engine *eng, int index);
 /* The channel source s writes into this shard. */
 struct sl_chan *sl__shard_input(struct sl__shard *sh, int source_index);
+struct sl_waiter *sl__shard_waiter(struct sl__shard *sh);
+void sl__shard_connect(struct sl__shard *sh); /* after sinks exist */
 int sl__shard_start(struct sl__shard *sh);
 void sl__shard_join(struct sl__shard *sh);
 void sl__shard_free(struct sl__shard *sh);
