@@ -251,6 +251,15 @@ static void fmt_bound(struct sl_msgbuf *sb, enum sl_opt_type t, int64_t v)
     }
 }
 
+void sl_options_fmt(enum sl_opt_type t, int64_t v, char *buf, size_t cap)
+{
+    struct sl_msgbuf sb;
+    sl_msgbuf_init(&sb);
+    fmt_bound(&sb, t, v);
+    snprintf(buf, cap, "%s", sl_msgbuf_str(&sb));
+    sl_msgbuf_fini(&sb);
+}
+
 /* ---- edit distance ---------------------------------------------------------------------- */
 
 int sl_edit_distance(const char *a, const char *b)

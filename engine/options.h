@@ -93,6 +93,10 @@ extern const struct sl_option_def sl_sink_common_options[];
 int sl_parse_duration(const char *s, int64_t *ret_ms);
 int sl_parse_size(const char *s, int64_t *ret_bytes);
 
+/* Writes an INT, DURATION or SIZE value of type t as a user would write it (DURATION in the
+ * largest exact unit, 90000 -> "90s"; SIZE likewise, 1048576 -> "1MiB") into buf. */
+void sl_options_fmt(enum sl_opt_type t, int64_t v, char *buf, size_t cap);
+
 /* Edit distance for did-you-mean suggestions (case-insensitive; optimal string alignment:
  * an adjacent transposition costs 1). */
 int sl_edit_distance(const char *a, const char *b);
