@@ -861,7 +861,9 @@ static void sgroup_cleanup(struct sl__shard *sh, struct qrt *q, struct sgroup *g
     for (int i = 0; i < g->n;) {
         struct sess *t = g->v[i];
         bool drop = false;
-        if (t->fired && (W == SL_WM_MAX || t->end + gap <= W)) {
+        /* A tombstone matters while an event could bridge it to an open session: such a
+         * session starts before end + gap, and none can start there once W >= end + 2 gap. */
+        if (t->fired && (W == SL_WM_MAX || t->end + 2 * gap <= W)) {
             drop = true;
             for (int j = 0; j < g->n; j++) {
                 if (!g->v[j]->fired && g->v[j]->start < t->end + gap) {
@@ -898,6 +900,8 @@ static void session_fire(struct sl__shard *sh, struct qrt *q, int64_t W)
                 state_fini(q->p, s->state);
                 s->fired = 1;
                 groups_give(sh, q);
+                /* Come back when the tombstone may go (start INT64_MIN matches no session). */
+                heap_push(q, s->end + 2 * q->p->gap_ms, INT64_MIN, g);
                 break;
             }
         }
