@@ -20,7 +20,6 @@
 #define SL__AGG_T_VALUE                                                                            \
     (SL__AGG_T_NUMERIC | SL__AGG_TBIT(SL_TYPE_TEXT) | SL__AGG_TBIT(SL_TYPE_TIMESTAMP) |            \
      SL__AGG_TBIT(SL_TYPE_BOOLEAN))
-#define SL__AGG_T_ANY       0xffffffffu
 #define SL__AGG_NUMBER_WHAT "a number"
 #define SL__AGG_VALUE_WHAT  "a BIGINT, DOUBLE, TIMESTAMP, TEXT or BOOLEAN value"
 

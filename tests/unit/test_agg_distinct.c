@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "agg_harness.h"
+#include "engine/agg/internal.h"
 
 #define I(x) sl_value_bigint(x)
 #define D(x) sl_value_double(x)
@@ -247,13 +248,66 @@ static void test_merge_union(void **unused)
     h_free(&b);
 }
 
+/* The hash behind the sets (written for Sluice, so tested here): every input bit flips about
+ * half the output bits, and structured keys spread evenly over the low bits the table uses. */
+static void test_hash_quality(void **unused)
+{
+    (void)unused;
+    uint64_t seed = 3;
+    uint8_t buf[96];
+    double flips = 0;
+    int trials = 0;
+    for (int t = 0; t < 2000; t++) {
+        size_t len = 1 + h_rand(&seed) % 80;
+        for (size_t i = 0; i < len; i++) {
+            buf[i] = (uint8_t)h_rand(&seed);
+        }
+        uint64_t h0 = sl__agg_hash_bytes(buf, len, 0);
+        size_t bit = h_rand(&seed) % (len * 8);
+        buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        flips += __builtin_popcountll(h0 ^ sl__agg_hash_bytes(buf, len, 0));
+        trials++;
+        uint64_t k = h_rand(&seed);
+        uint64_t k1 = k ^ ((uint64_t)1 << (h_rand(&seed) % 64));
+        flips += __builtin_popcountll(sl__agg_hash_u64(k, 0) ^ sl__agg_hash_u64(k1, 0));
+        trials++;
+    }
+    double avg = flips / trials;
+    print_message("average output bits flipped by one input bit: %.2f of 64\n", avg);
+    assert_true(avg > 30 && avg < 34);
+
+    /* A prefix and a zero-padded value hash differently from the value. */
+    assert_true(sl__agg_hash_bytes("ab", 2, 0) != sl__agg_hash_bytes("ab\0", 3, 0));
+    assert_true(sl__agg_hash_bytes("", 0, 0) != sl__agg_hash_bytes("\0", 1, 0));
+
+    /* Buckets: 409600 structured keys into 4096 buckets by the low bits: 100 each expected. */
+    enum { NB = 4096, NK = 409600 };
+    static uint32_t bu[NB], bt[NB], bs[NB];
+    char s[32];
+    for (uint64_t i = 0; i < NK; i++) {
+        bu[sl__agg_hash_u64(i, 0) & (NB - 1)]++;
+        bs[sl__agg_hash_u64(i << 40, 0) & (NB - 1)]++;
+        int n = snprintf(s, sizeof(s), "sensor-%llu", (unsigned long long)i);
+        bt[sl__agg_hash_bytes(s, (size_t)n, 0) & (NB - 1)]++;
+    }
+    uint32_t mx = 0, mn = UINT32_MAX;
+    for (int b = 0; b < NB; b++) {
+        uint32_t c[3] = {bu[b], bs[b], bt[b]};
+        for (int j = 0; j < 3; j++) {
+            mx = c[j] > mx ? c[j] : mx;
+            mn = c[j] < mn ? c[j] : mn;
+        }
+    }
+    print_message("bucket loads: min %u max %u (expected 100)\n", mn, mx);
+    assert_true(mx < 160 && mn > 50);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_small_sets),
-        cmocka_unit_test(test_large_against_sort),
-        cmocka_unit_test(test_limit),
-        cmocka_unit_test(test_merge_union),
+        cmocka_unit_test(test_small_sets),   cmocka_unit_test(test_large_against_sort),
+        cmocka_unit_test(test_limit),        cmocka_unit_test(test_merge_union),
+        cmocka_unit_test(test_hash_quality),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
