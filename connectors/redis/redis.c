@@ -180,6 +180,11 @@ static int check_template(const struct sl_plan *plan, const char *opt, const cha
     struct sl_msgbuf b;
     sl_msgbuf_init(&b);
     struct sl_template t;
+    if (*text == '\0') {
+        sl__conn_report(report, ud, o, opt, "option '%s' must not be empty", opt);
+        sl_msgbuf_fini(&b);
+        return 1;
+    }
     if (sl_template_parse(text, &t, &err) < 0) {
         sl_msgbuf_printf(&b, "%s template '", opt);
         sl_msgbuf_put_shown(&b, text, 120);
