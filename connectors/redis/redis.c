@@ -81,18 +81,15 @@ static int check_url(const char *url)
     if (!sl__conn_has_scheme(url, "redis://")) {
         return -EINVAL;
     }
+    /* The host follows the last '@' (a raw password may hold '/' or '@'). */
     const char *auth = url + 8;
-    size_t alen = strcspn(auth, "/");
-    const char *host = auth;
-    for (size_t i = 0; i < alen; i++) {
-        if (auth[i] == '@') {
-            host = auth + i + 1;
-        }
-    }
-    if (sl__conn_hostport(host, (size_t)(auth + alen - host), false) < 0) {
+    const char *at = strrchr(auth, '@');
+    const char *host = at != NULL ? at + 1 : auth;
+    size_t hlen = strcspn(host, "/");
+    if (sl__conn_hostport(host, hlen, false) < 0) {
         return -EINVAL;
     }
-    const char *db = auth + alen;
+    const char *db = host + hlen;
     if (*db == '\0' || strcmp(db, "/") == 0) {
         return 0;
     }

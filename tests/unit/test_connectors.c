@@ -594,7 +594,7 @@ static void test_redis_url(void **state)
     static const char *const good[] = {"redis://redis:6379/0",  "redis://h",
                                        "redis://u:p@h:6379/15", "redis://:p@h",
                                        "redis://h:6379/",       "unix:///run/redis.sock",
-                                       "REDIS://[::1]:6379/2"};
+                                       "REDIS://[::1]:6379/2",  "redis://u:p/w@d@h:1/3"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         struct sl_opt_input in[] = {IN("url", good[i])};
         sink_case(win_plan(), "redis", in, 1, 0, 0, NULL);
@@ -610,6 +610,8 @@ static void test_redis_url(void **state)
         {"unix://relative", "unix://relative"},
         {"rediss://h", "rediss://h"},
         {"redis://app:hunter2@h:6379/x", "redis://app:<secret>@h:6379/x"},
+        {"redis://app:hun/ter@2@h:6379/x", "redis://app:<secret>@h:6379/x"},
+        {"redis://hunter2@h:0", "redis://<secret>@h:0"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct sl_opt_input in[] = {IN("url", bad[i].url)};

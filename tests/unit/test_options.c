@@ -522,6 +522,21 @@ static void test_secret(void **state)
     assert_string_equal(
         sl_options_display(sl_options_get(&o, "properties.sasl.mechanism"), buf, sizeof(buf)),
         "PLAIN");
+    struct sl_opt_value raw = {.def = &test_opts[0], .name = "url"};
+    static const struct {
+        const char *in, *out;
+    } urls[] = {
+        {"redis://u:p/w@d@h:1/0", "redis://u:<secret>@h:1/0"},
+        {"redis://pw@h", "redis://<secret>@h"},
+        {"redis://:pw@h", "redis://:<secret>@h"},
+        {"redis://h:6379/0", "redis://h:6379/0"},
+        {"user@example.com", "user@example.com"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        raw.str = (char *)urls[i].in;
+        assert_string_equal(sl_options_display(&raw, buf, sizeof(buf)), urls[i].out);
+    }
     assert_true(sl_options_is_secret(&test_opts[11], "password"));
     assert_false(sl_options_is_secret(&test_opts[0], "url"));
     assert_true(sl_options_is_secret(&test_opts[13], "properties.sasl.oauthbearer.client.secret"));
