@@ -109,27 +109,22 @@ void sl_msgbuf_put_shown(struct sl_msgbuf *b, const char *s, size_t max)
 
 void sl_msgbuf_put_redacted(struct sl_msgbuf *b, const char *s)
 {
+    /* The user info is everything between "://" and the last '@' (a raw password may hold
+     * '/', '@' or ':'). Its part after the first ':' is the password; user info without ':'
+     * is hidden whole, since some clients read redis://password@host. Over-redacting a
+     * path that holds '@' is the safe mistake. */
     const char *scheme = strstr(s, "://");
-    if (scheme != NULL) {
-        const char *auth = scheme + 3;
-        size_t alen = strcspn(auth, "/?#");
-        const char *at = NULL;
-        for (size_t i = 0; i < alen; i++) {
-            if (auth[i] == '@') {
-                at = auth + i; /* the last '@' of the authority ends the user info */
-            }
-        }
-        if (at != NULL) {
-            const char *colon = memchr(auth, ':', (size_t)(at - auth));
-            if (colon != NULL) {
-                sl_msgbuf_putn(b, s, (size_t)(colon + 1 - s));
-                sl_msgbuf_puts(b, "<secret>");
-                sl_msgbuf_puts(b, at);
-                return;
-            }
-        }
+    const char *at = scheme != NULL ? strrchr(scheme + 3, '@') : NULL;
+    if (at == NULL) {
+        sl_msgbuf_puts(b, s);
+        return;
     }
-    sl_msgbuf_puts(b, s);
+    const char *auth = scheme + 3;
+    const char *colon = memchr(auth, ':', (size_t)(at - auth));
+    const char *cut = colon != NULL ? colon + 1 : auth;
+    sl_msgbuf_putn(b, s, (size_t)(cut - s));
+    sl_msgbuf_puts(b, "<secret>");
+    sl_msgbuf_puts(b, at);
 }
 
 char *sl_msgbuf_take(struct sl_msgbuf *b)

@@ -31,7 +31,8 @@ void sl_msgbuf_vprintf(struct sl_msgbuf *b, const char *fmt, va_list ap) SL_PRIN
  * characters shown as '?'. */
 void sl_msgbuf_put_shown(struct sl_msgbuf *b, const char *s, size_t max);
 /* Appends s with the password of a URL's user info replaced by <secret>:
- * "redis://u:pw@h:1/0" -> "redis://u:<secret>@h:1/0". Other text is copied as is. */
+ * "redis://u:pw@h:1/0" -> "redis://u:<secret>@h:1/0", "redis://pw@h" -> "redis://<secret>@h".
+ * Text without "://…@" is copied as is. */
 void sl_msgbuf_put_redacted(struct sl_msgbuf *b, const char *s);
 /* The text (caller frees) or NULL after an allocation failure; b is left empty. */
 char *sl_msgbuf_take(struct sl_msgbuf *b);

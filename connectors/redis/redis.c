@@ -81,18 +81,15 @@ static int check_url(const char *url)
     if (!sl__conn_has_scheme(url, "redis://")) {
         return -EINVAL;
     }
+    /* The host follows the last '@' (a raw password may hold '/' or '@'). */
     const char *auth = url + 8;
-    size_t alen = strcspn(auth, "/");
-    const char *host = auth;
-    for (size_t i = 0; i < alen; i++) {
-        if (auth[i] == '@') {
-            host = auth + i + 1;
-        }
-    }
-    if (sl__conn_hostport(host, (size_t)(auth + alen - host), false) < 0) {
+    const char *at = strrchr(auth, '@');
+    const char *host = at != NULL ? at + 1 : auth;
+    size_t hlen = strcspn(host, "/");
+    if (sl__conn_hostport(host, hlen, false) < 0) {
         return -EINVAL;
     }
-    const char *db = auth + alen;
+    const char *db = host + hlen;
     if (*db == '\0' || strcmp(db, "/") == 0) {
         return 0;
     }
@@ -180,6 +177,11 @@ static int check_template(const struct sl_plan *plan, const char *opt, const cha
     struct sl_msgbuf b;
     sl_msgbuf_init(&b);
     struct sl_template t;
+    if (*text == '\0') {
+        sl__conn_report(report, ud, o, opt, "option '%s' must not be empty", opt);
+        sl_msgbuf_fini(&b);
+        return 1;
+    }
     if (sl_template_parse(text, &t, &err) < 0) {
         sl_msgbuf_printf(&b, "%s template '", opt);
         sl_msgbuf_put_shown(&b, text, 120);
