@@ -134,9 +134,9 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
     s->dl_max = (uint64_t)sl_options_int(&src->opts, "dead_letter_max_bytes", 64 << 20);
     int64_t max_msg = sl_options_int(&src->opts, "max_message_bytes", 1 << 20);
     const struct sl_opt_value *tf = sl_options_get(&src->opts, "timestamp_format");
-    s->dec = sl_decoder_new(src, tf != NULL ? (int)tf->i : 0, (size_t)max_msg);
-    if (s->dec == NULL) {
-        r = sl_err_set(err, -ENOMEM, "source %s: cannot create decoder", src->name);
+    r = sl_decoder_new(src, tf != NULL ? (int)tf->i : 0, (size_t)max_msg, &s->dec);
+    if (r < 0) {
+        sl_err_set(err, r, "source %s: cannot create its decoder", src->name);
         goto fail;
     }
     s->scratch_cap = (size_t)max_msg + 64;
@@ -324,6 +324,31 @@ static bool crossed_boundary(const struct sl__srcrt *s)
     return false;
 }
 
+static bool utf8_valid(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = p[i];
+        int k = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
+        if (k < 0 || i + (size_t)k >= n) {
+            return false;
+        }
+        uint32_t cp = k == 0 ? c : (uint32_t)(c & (0x3f >> k));
+        for (int j = 1; j <= k; j++) {
+            if ((p[i + (size_t)j] & 0xc0) != 0x80) {
+                return false;
+            }
+            cp = (cp << 6) | (p[i + (size_t)j] & 0x3f);
+        }
+        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0) {
+            return false;
+        }
+        i += (size_t)k + 1;
+    }
+    return true;
+}
+
 /* ---- dead letters ---- */
 
 static void dead_letter(struct sl__srcrt *s, int reason, const char *buf, size_t len,
@@ -335,11 +360,11 @@ static void dead_letter(struct sl__srcrt *s, int reason, const char *buf, size_t
     struct sl_buf b;
     sl_buf_init(&b);
     sl_buf_appendf(&b, "{\"reason\":\"%s\",\"source\":", reject_name(reason));
-    sl_fmt_json_string(&b, s->def->name, strlen(s->def->name));
+    sl_format_json_str(&b, s->def->name, strlen(s->def->name));
     sl_buf_appendf(&b, ",\"partition\":%d,\"offset\":%lld,\"payload\":", (int)m->partition,
                    (long long)m->offset);
-    if (buf != NULL && sl_utf8_valid(buf, len)) {
-        sl_fmt_json_string(&b, buf, len);
+    if (buf != NULL && utf8_valid((const uint8_t *)buf, len)) {
+        sl_format_json_str(&b, buf, len);
     } else {
         sl_buf_append(&b, "null", 4);
     }

@@ -219,9 +219,9 @@ void sl_rows_json(struct sl_buf *b, const struct sl_plan *plan, const struct sl_
             if (c > 0) {
                 sl_buf_putc(b, ',');
             }
-            sl_fmt_json_string(b, plan->out[c].name, strlen(plan->out[c].name));
+            sl_format_json_str(b, plan->out[c].name, strlen(plan->out[c].name));
             sl_buf_putc(b, ':');
-            sl_fmt_json_value(b, &rows[i].vals[c]);
+            sl_format_json(b, &rows[i].vals[c]);
         }
         sl_buf_append(b, "}\n", 2);
     }

@@ -65,7 +65,7 @@ static void table_rows(struct ssink *k, const struct sl_row *rows, int n)
         sl_buf_appendf(&k->b, "%s", "");
         for (int c = 0; c < p->nout; c++) {
             sl_buf_reset(&k->cell);
-            sl_fmt_text_value(&k->cell, &rows[i].vals[c]);
+            sl_format_text(&k->cell, &rows[i].vals[c]);
             if (rows[i].vals[c].null) {
                 sl_buf_append(&k->cell, "NULL", 4);
             }

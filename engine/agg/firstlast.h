@@ -66,7 +66,7 @@ static void fl_init(void *state, const struct sl_agg_sig *sig)
 /* Keeps (ts, pos, value) if it beats what s holds. v is a non-NULL value of s's type; for
  * TEXT, (p, len) are its bytes. */
 static void fl_keep(struct fl_state *s, enum sl_type t, int64_t ts, uint64_t pos, int64_t i,
-                    double d, const char *p, uint32_t len, uint64_t *over)
+                    double d, const char *p, uint32_t len, _Atomic uint64_t *over)
 {
     if (s->has && !fl_beats(ts, pos, s->ts, s->pos)) {
         return;

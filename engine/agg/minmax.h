@@ -64,7 +64,7 @@ static inline int64_t mm_key(const struct sl_value *v, enum sl_type t)
     }
 }
 
-static void mm_keep_text(struct mm_state *s, const char *p, uint32_t len, uint64_t *over)
+static void mm_keep_text(struct mm_state *s, const char *p, uint32_t len, _Atomic uint64_t *over)
 {
     if (s->has && !MM_BEATS(sl__agg_bytes_cmp(p, len, sl__agg_text_ptr(&s->u.t), s->u.t.len), 0)) {
         return;

@@ -25,7 +25,7 @@ struct h_agg {
 struct h_state {
     const struct h_agg *a;
     void *st;
-    uint64_t over; /* *cx->over_limit */
+    _Atomic uint64_t over; /* *cx->over_limit */
     int64_t ts;    /* next event time */
     uint64_t pos;  /* next source position */
 };
