@@ -84,3 +84,8 @@ size_t sl_chan_cap(const struct sl_chan *c)
 {
     return sl_ring_capacity((const struct sl_ring *)c);
 }
+
+size_t sl_chan_max_record(const struct sl_chan *c)
+{
+    return sl_ring_max_record((const struct sl_ring *)c);
+}

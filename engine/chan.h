@@ -46,6 +46,9 @@ const void *sl_chan_peek(struct sl_chan *c, uint32_t *ret_len);
 /* Consumer: frees every record peeked since the last release; wakes a waiting producer. */
 void sl_chan_release(struct sl_chan *c);
 
+/* The largest record the channel takes. Any thread. */
+size_t sl_chan_max_record(const struct sl_chan *c);
+
 /* Bytes in use / capacity, any thread (approximate, for metrics). */
 size_t sl_chan_used(const struct sl_chan *c);
 size_t sl_chan_cap(const struct sl_chan *c);

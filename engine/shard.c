@@ -1073,7 +1073,7 @@ struct sl__shard *sl__shard_new(struct sl_engine *eng, int index)
         maxstates = p->nstates > maxstates ? p->nstates : maxstates;
         if (sh->in[p->src->index] == NULL) {
             sh->in[p->src->index] =
-                sl_chan_new(1 << 20, &sh->w, sl__srcrt_waiter(eng->srcs[p->src->index]));
+                sl_chan_new(4 << 20, &sh->w, sl__srcrt_waiter(eng->srcs[p->src->index]));
         }
     }
     sh->aggrow = xcalloc((size_t)maxrow + 1, sizeof(*sh->aggrow));

@@ -447,8 +447,8 @@ static void route_windowed(struct sl__srcrt *s, struct qroute *q, int64_t ts, in
     size_t len = sizeof(struct sl__evrec) + pad8(keylen) +
                  (size_t)p->nstates * sizeof(struct sl_value) + text;
     len = pad8(len);
-    if (len > UINT32_MAX / 2) {
-        sl_ctr_add(&q->st.over_limit, 1);
+    if (len > sl_chan_max_record(s->to_shard[0])) {
+        sl_ctr_add(&q->st.over_limit, 1); /* cannot happen with the default limits */
         return;
     }
     if (keylen > q->keybuf_cap) {
