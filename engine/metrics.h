@@ -6,9 +6,11 @@
  * registry's mutex; it may run on any thread. Updates (hot paths) touch only the cell a
  * registration returned: no lock, no syscall, no allocation. Every cell is a cache-line-aligned
  * block owned by ONE writer thread; the `_sw_` (single writer) update functions do a relaxed
- * load and a relaxed store, which on x86-64 is a plain `add` to memory instead of a
- * `lock xadd` (bench_metrics: ~0.3 ns against ~6 ns per increment on one core; the locked
- * instruction also drains the store buffer). A cell that several threads must write uses the
+ * load and a relaxed store, which on x86-64 compiles to mov/add/mov with no lock prefix, where a
+ * relaxed fetch_add is a `lock add` that also drains the store buffer. bench_metrics (AMD EPYC,
+ * one core, gcc -O2): 0.24 ns against 4.7 ns per increment, 0.23 against 5.9 ns with a reader
+ * thread polling the cell. With one writer there is nothing for the atomic RMW to arbitrate,
+ * so the cheaper form is also correct. A cell that several threads must write uses the
  * `_mw_` (multi-writer) variants, an atomic read-modify-write.
  *
  * A family (name, help, type) holds series (one per label set). Registering the same family
