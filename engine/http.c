@@ -217,6 +217,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return MHD_queue_response(conn, MHD_HTTP_NOT_FOUND, h->r_not_found);
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) SL_PRINTF(2, 0);
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     struct sl_http *h = cls;

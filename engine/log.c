@@ -18,7 +18,7 @@ _Atomic int sl__log_level = SL_LOG_INFO;
 static _Atomic int log_format = SL_LOG_TEXT;
 static _Atomic int log_fd = 2;
 static _Atomic int progress_fd = -1;
-static _Atomic(sl_log_clock_fn) log_clock = NULL;
+static _Atomic(sl_log_clock_fn) log_clock; /* NULL: sl_now_ms */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -215,6 +215,9 @@ static void write_all(int fd, const char *p, size_t n)
 }
 
 static void emit(enum sl_log_level level, const char *component, const char *suffix,
+                 const char *fmt, va_list ap) SL_PRINTF(4, 0);
+
+static void emit(enum sl_log_level level, const char *component, const char *suffix,
                  const char *fmt, va_list ap)
 {
     int saved_errno = errno;
@@ -299,6 +302,9 @@ void sl_log(enum sl_log_level level, const char *component, const char *fmt, ...
     emit(level, component, NULL, fmt, ap);
     va_end(ap);
 }
+
+static void emit_with_count(enum sl_log_level level, const char *component, uint64_t dropped,
+                            const char *fmt, va_list ap) SL_PRINTF(4, 0);
 
 static void emit_with_count(enum sl_log_level level, const char *component, uint64_t dropped,
                             const char *fmt, va_list ap)
