@@ -357,3 +357,14 @@ void sl__sinkrt_free(struct sl__sinkrt *k)
     free(k->recs);
     free(k);
 }
+
+int sl__sinkrt_metrics(struct sl__sinkrt *k, struct sl_err *err)
+{
+    const char *name = k->plan->name;
+    int r = sl__metric_ctr(k->eng, "sluice_sink_rows_total", "Rows a sink delivered.",
+                           SL_LABELS({"sink", name}), &k->rows_out, err);
+    return r < 0 ? r
+                 : sl__metric_ctr(k->eng, "sluice_sink_write_retries_total",
+                                  "Writes a sink retried after a failure.",
+                                  SL_LABELS({"sink", name}), &k->write_retries, err);
+}

@@ -69,6 +69,7 @@ struct sl__srcrt {
 
     struct part *parts;
     int64_t wm, wm_marked;
+    _Atomic int64_t wm_pub;    /* wm for other threads (metrics, progress) */
     uint64_t seq;
     int64_t start_mono;
     int64_t all_idle_since, wm_at_all_idle;
@@ -122,6 +123,7 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
     s->ops = src->conn->source;
     s->io.s = s;
     s->wm = s->wm_marked = SL_WM_NONE;
+    atomic_init(&s->wm_pub, SL_WM_NONE);
     sl_waiter_init(&s->wprod, SL_WAITER_SPIN_DEFAULT);
     if (s->ops == NULL) {
         r = sl_err_set(err, -ENOTSUP, "source %s: connector %s cannot run yet (not built)",
@@ -413,6 +415,7 @@ static void update_watermark(struct sl__srcrt *s, int p, int64_t ts)
     }
     if (cand != INT64_MAX && (s->wm == SL_WM_NONE || cand > s->wm)) {
         s->wm = cand;
+        atomic_store_explicit(&s->wm_pub, cand, memory_order_relaxed);
     }
 }
 
@@ -630,6 +633,7 @@ static void check_idle(struct sl__srcrt *s)
     int64_t w = s->wm_at_all_idle + (now - s->all_idle_since);
     if (w > s->wm) {
         s->wm = w;
+        atomic_store_explicit(&s->wm_pub, w, memory_order_relaxed);
         if (crossed_boundary(s)) {
             send_marker(s, false, true);
         }
@@ -730,4 +734,66 @@ void sl__srcrt_summary(struct sl__srcrt *s, FILE *f)
 struct sl_waiter *sl__srcrt_waiter(struct sl__srcrt *s)
 {
     return &s->wprod;
+}
+
+int64_t sl__srcrt_watermark(struct sl__srcrt *s)
+{
+    return atomic_load_explicit(&s->wm_pub, memory_order_relaxed);
+}
+
+uint64_t sl__srcrt_rejected(struct sl__srcrt *s)
+{
+    uint64_t n = 0;
+    for (int i = 1; i <= SL_REJECT__COUNT; i++) {
+        n += sl_ctr_get(&s->rejected[i]);
+    }
+    return n;
+}
+
+static double watermark_lag(void *ud)
+{
+    struct sl__srcrt *s = ud;
+    int64_t w = sl__srcrt_watermark(s);
+    return w == SL_WM_NONE ? 0.0 : (double)(sl_now_ms() - w) / 1000.0;
+}
+
+int sl__srcrt_metrics(struct sl__srcrt *s, struct sl_err *err)
+{
+    struct sl_metrics *m = s->eng->metrics;
+    const char *src = s->def->name;
+    int r = sl__metric_ctr(s->eng, "sluice_source_events_total",
+                           "Events received by a source (in = decoded + rejected).",
+                           SL_LABELS({"source", src}), &s->in, err);
+    r = r < 0 ? r : sl__metric_ctr(s->eng, "sluice_source_decoded_total",
+                                   "Events a source decoded and accepted for its queries.",
+                                   SL_LABELS({"source", src}), &s->decoded, err);
+    for (int i = 1; i <= SL_REJECT__COUNT && r >= 0; i++) {
+        r = sl__metric_ctr(s->eng, "sluice_source_rejected_total",
+                           "Events a source rejected, by reason (dead-lettered when set).",
+                           SL_LABELS({"source", src}, {"reason", reject_name(i)}),
+                           &s->rejected[i], err);
+    }
+    if (r >= 0) {
+        r = sl_metrics_gauge_fn_register(m, "sluice_source_watermark_lag_seconds",
+                                         "Wall clock minus the source watermark.",
+                                         SL_LABELS({"source", src}), watermark_lag, s, err);
+    }
+    for (int i = 0; i < s->nq && r >= 0; i++) {
+        struct qroute *q = &s->q[i];
+        const char *qn = q->plan->name;
+        r = sl__metric_ctr(s->eng, "sluice_query_filtered_total",
+                           "Decoded events a query's WHERE dropped.",
+                           SL_LABELS({"source", src}, {"query", qn}), &q->st.filtered, err);
+        r = r < 0 ? r
+                  : sl__metric_ctr(s->eng, "sluice_query_over_limit_total",
+                                   "Events refused by a limit (max_groups, record size).",
+                                   SL_LABELS({"source", src}, {"query", qn}), &q->st.over_limit,
+                                   err);
+        if (r >= 0 && q->per_event) {
+            r = sl__metric_ctr(s->eng, "sluice_query_accepted_total",
+                               "Events folded into a query's windows or emitted by it.",
+                               SL_LABELS({"source", src}, {"query", qn}), &q->st.accepted, err);
+        }
+    }
+    return r;
 }
