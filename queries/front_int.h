@@ -145,7 +145,6 @@ int sl__string_value(const char *raw, size_t n, char **ret, size_t *ret_len,
 char *sl__tok_text(const struct sl__front *fr, int first, int last);
 /* The closest candidate within a small edit distance, or NULL. */
 const char *sl__suggest(const char *word, const char *const *cands, int n);
-int sl__edit_distance(const char *a, const char *b);
 /* ms as the short form: 500ms, 10s, 5m, 1h, 1d, 90s. */
 void sl__fmt_dur(int64_t ms, char *buf, size_t cap);
 /* Parses an interval literal's string with its unit keyword (NULL: short form). */

@@ -3,8 +3,8 @@
  *
  * Tokens of every file of a load go into one array (front_int.h), each with its file, byte
  * offset, and 1-based line and column (columns count code points, so carets line up under
- * UTF-8 text). Comments are `-- …` to the end of the line and `/* … *\/` (not nested, as in
- * Flink). Identifiers are letters, digits, '_' and '$' (and any byte >= 0x80), not starting
+ * UTF-8 text). Comments run from -- to the end of the line, or from slash-star to star-slash
+ * (not nested, as in Flink). Identifiers are letters, digits, '_' and '$' (and any byte >= 0x80), not starting
  * with a digit or '$'; "double-quoted" identifiers keep their case and use "" for a quote;
  * 'strings' use '' for a quote and get ${…} substitution (subst.c). A lexical error is
  * reported once and leaves an SL_TOK_ERROR token, which the parser treats as an error

@@ -546,11 +546,13 @@ static void print_options(FILE *f, const struct sl_options *o)
     }
     qsort(v, (size_t)n, sizeof(*v), opt_pos_cmp);
     for (int i = 0; i < n; i++) {
+        char buf[1024];
+        const char *shown = v[i]->secret ? "<secret>" : sl_options_display(v[i], buf, sizeof(buf));
         fprintf(f, "  option %s = ", v[i]->name);
-        if (v[i]->secret || (v[i]->def != NULL && (v[i]->def->flags & SL_OPT_SECRET))) {
+        if (strcmp(shown, "<secret>") == 0) {
             fputs("<secret>\n", f);
         } else {
-            print_quoted(f, v[i]->str != NULL ? v[i]->str : "");
+            print_quoted(f, shown);
             fputc('\n', f);
         }
     }

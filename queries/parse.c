@@ -1132,12 +1132,22 @@ static void parse_statement(struct parser *p)
     }
 }
 
+/* Parses one statement into p->cur; false after a syntax error (reported). The setjmp
+ * lives here, with no local state to clobber. */
+static bool parse_one(struct parser *p)
+{
+    if (setjmp(p->jb) != 0) {
+        return false;
+    }
+    parse_statement(p);
+    return true;
+}
+
 int sl__parse(struct sl__front *fr, struct sl__stmt **ret_stmts)
 {
     struct parser p = {.fr = fr, .a = &fr->arena};
     struct sl__stmt *v = NULL;
-    volatile int n = 0;
-    int cap = 0;
+    int n = 0, cap = 0;
     for (;;) {
         while (is_kind(&p, SL_TOK_SEMI)) {
             next(&p);
@@ -1149,17 +1159,16 @@ int sl__parse(struct sl__front *fr, struct sl__stmt **ret_stmts)
         p.cur = &v[n];
         memset(p.cur, 0, sizeof(*p.cur));
         p.depth = 0;
-        if (setjmp(p.jb) == 0) {
-            parse_statement(&p);
-            n = n + 1;
-        } else {
-            if (p.cur->name != NULL) {
-                p.cur->broken = true;
-                n = n + 1;
-            }
-            while (!is_kind(&p, SL_TOK_SEMI) && !is_kind(&p, SL_TOK_EOF)) {
-                next(&p);
-            }
+        if (parse_one(&p)) {
+            n++;
+            continue;
+        }
+        if (p.cur->name != NULL) {
+            p.cur->broken = true;
+            n++;
+        }
+        while (!is_kind(&p, SL_TOK_SEMI) && !is_kind(&p, SL_TOK_EOF)) {
+            next(&p);
         }
     }
     *ret_stmts = v;

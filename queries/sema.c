@@ -770,16 +770,27 @@ out:
     return e;
 }
 
+/* Explicit CASTs: NULL to anything; TEXT to and from the other column types; numbers among
+ * themselves; BOOLEAN and BIGINT (0/1); TIMESTAMP and BIGINT (epoch milliseconds, the
+ * number results carry); INTERVAL to BIGINT (milliseconds). */
 static bool cast_ok(int from, int to)
 {
-    if (from == to || from == SL_TYPE_NULL || to == SL_TYPE_TEXT || from == SL_TYPE_TEXT) {
-        return from != SL_TYPE_INTERVAL;
+    if (from == to || from == SL_TYPE_NULL) {
+        return true;
+    }
+    if (from == SL_TYPE_INTERVAL) {
+        return to == SL_TYPE_BIGINT;
+    }
+    if (to == SL_TYPE_TEXT || from == SL_TYPE_TEXT) {
+        return true;
     }
     if (is_num(from) && is_num(to)) {
         return true;
     }
     return (from == SL_TYPE_BOOLEAN && to == SL_TYPE_BIGINT) ||
-           (from == SL_TYPE_BIGINT && to == SL_TYPE_BOOLEAN);
+           (from == SL_TYPE_BIGINT && to == SL_TYPE_BOOLEAN) ||
+           (from == SL_TYPE_TIMESTAMP && to == SL_TYPE_BIGINT) ||
+           (from == SL_TYPE_BIGINT && to == SL_TYPE_TIMESTAMP);
 }
 
 /* ---------------------------------------------------------------- functions */
@@ -1356,9 +1367,7 @@ static struct sl_expr *compile(struct qctx *q, const struct scope *sc, struct sl
         if (!cast_ok(x->type, a->cast_type)) {
             struct tbuf t = atext(q, a->args[0]);
             const char *hint = "";
-            if (x->type == SL_TYPE_TIMESTAMP && is_num(a->cast_type)) {
-                hint = "; FORMAT_TIMESTAMP(ts) gives RFC 3339 text";
-            } else if (is_num(x->type) && a->cast_type == SL_TYPE_TIMESTAMP) {
+            if (x->type == SL_TYPE_DOUBLE && a->cast_type == SL_TYPE_TIMESTAMP) {
                 hint = "; use TO_TIMESTAMP(x) for epoch seconds or milliseconds";
             }
             ERR_TOK(q, a->tok, "cannot CAST %s from %s to %s%s", t.s,
@@ -1601,10 +1610,8 @@ static const struct sl_connector *parse_options(struct sl__front *fr, struct sl_
     if (r == 0) {
         for (int k = 0; k < opts.n; k++) {
             struct sl_opt_value *v = &opts.v[k];
-            for (int i = 0; i < nin && v->given; i++) {
-                if (strcmp(in[i].name, v->name) == 0 && st->opts[map[i]].secret) {
-                    v->secret = true;
-                }
+            if (v->given && v->index >= 0 && v->index < nin && st->opts[map[v->index]].secret) {
+                v->secret = true;
             }
         }
         *ret = opts;
@@ -1867,7 +1874,8 @@ static void plan_window(struct qctx *q)
             plan->emit_every_ms = sel->every.ms;
         }
     }
-    if (sel->lateness.given && check_interval(q, &sel->lateness, "ALLOWED LATENESS", true)) {
+    if (sel->lateness.given && sel->window != SL_WINDOW_SESSION &&
+        check_interval(q, &sel->lateness, "ALLOWED LATENESS", true)) {
         plan->lateness_ms = sel->lateness.ms;
     }
     if (sel->having != NULL && sel->emit_every) {
@@ -1881,12 +1889,16 @@ static void plan_window(struct qctx *q)
                 "cannot be withdrawn when a late event makes HAVING false");
     }
     if (span > 0 && span + plan->lateness_ms > ONE_HOUR_MS) {
+        char late[64] = "";
         sl__fmt_dur(span, b1, sizeof(b1));
-        sl__fmt_dur(plan->lateness_ms, b2, sizeof(b2));
+        if (plan->lateness_ms > 0) {
+            sl__fmt_dur(plan->lateness_ms, b2, sizeof(b2));
+            snprintf(late, sizeof(late), " plus allowed lateness %s", b2);
+        }
         sl__diag_tok(q->c->fr, SL_DIAG_WARNING, sel->from_tok,
-                     "%s %s %s plus allowed lateness %s is more than one hour: a restart "
-                     "replays that much input",
-                     wname, sel->window == SL_WINDOW_SESSION ? "max_duration" : "size", b1, b2);
+                     "%s %s %s%s is more than one hour: a restart replays that much input",
+                     wname, sel->window == SL_WINDOW_SESSION ? "max_duration" : "size", b1,
+                     late);
     }
 }
 
@@ -2248,7 +2260,9 @@ static void plan_sink(struct ctx *c, struct sl__stmt *st, int *errors)
         }
         layout_states(&q);
     }
-    if (q.errors == 0) {
+    {
+        /* every tree that compiled is complete and typed: prepare it, so that a bad regex is
+         * reported together with the query's other errors */
         prepare(&q, plan->where);
         for (int k = 0; k < plan->nkeys; k++) {
             prepare(&q, plan->keys[k]);

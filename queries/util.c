@@ -2,11 +2,12 @@
  * util.c - small helpers of the front end: the AST arena, did-you-mean suggestions,
  * durations in and out, and type names.
  *
+ * Suggestions use sl_edit_distance (options.h), so that every did-you-mean of Sluice agrees.
+ *
  * The arena hands out zeroed memory in 64 KiB blocks (larger requests get their own block);
  * everything is released at once by sl__arena_fini at the end of a load, which is what makes
  * the parser's error recovery (longjmp to the next statement) leak-free.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,35 +67,6 @@ void sl__arena_fini(struct sl__arena *a)
     a->head = NULL;
 }
 
-/* Levenshtein distance, case-insensitive, on bytes. Long words are never "close". */
-int sl__edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64) {
-        return 1000;
-    }
-    int prev[65], cur[65];
-    for (size_t j = 0; j <= lb; j++) {
-        prev[j] = (int)j;
-    }
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = (int)i;
-        for (size_t j = 1; j <= lb; j++) {
-            int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-            int v = prev[j - 1] + cost;
-            if (prev[j] + 1 < v) {
-                v = prev[j] + 1;
-            }
-            if (cur[j - 1] + 1 < v) {
-                v = cur[j - 1] + 1;
-            }
-            cur[j] = v;
-        }
-        memcpy(prev, cur, sizeof(int) * (lb + 1));
-    }
-    return prev[lb];
-}
-
 const char *sl__suggest(const char *word, const char *const *cands, int n)
 {
     size_t len = strlen(word);
@@ -105,7 +77,7 @@ const char *sl__suggest(const char *word, const char *const *cands, int n)
         if (cands[i] == NULL) {
             continue;
         }
-        int dist = sl__edit_distance(word, cands[i]);
+        int dist = sl_edit_distance(word, cands[i]);
         if (dist < best) {
             best = dist;
             pick = cands[i];
