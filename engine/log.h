@@ -88,7 +88,8 @@ void sl_log_limited(struct sl_log_limit *lim, int interval_s, enum sl_log_level 
 
 /* The same with the key given as a string (for keys made at run time, e.g. "redis:host:6379").
  * Keys live in a small fixed table (SL_LOG_KEYS entries, keys cut to 63 bytes; when it is
- * full a key shares its slot with another one). Takes a mutex: error paths only. */
+ * full, a new key takes over the slot of another, whose count is lost). Takes a mutex: error paths
+ * only. */
 #define SL_LOG_KEYS 128
 void sl_log_keyed(const char *key, int interval_s, enum sl_log_level level, const char *component,
                   const char *fmt, ...) SL_PRINTF(5, 6);
