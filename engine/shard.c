@@ -440,6 +440,13 @@ static void mslots_reset(struct sl__shard *sh, struct qrt *q)
     sh->marena_used = 0;
 }
 
+/* Late events are counted and dead-lettered (rare: not the accepted-event path). */
+static void late_event(struct sl__shard *sh, struct qrt *q, const struct sl__evrec *e)
+{
+    sl_ctr_add(&q->st.late, 1);
+    sl__srcrt_dead_late(sh->eng->srcs[q->p->src->index], q->p, e->ts, e->pos);
+}
+
 /* ---- TUMBLE / HOP ---- */
 
 static struct bucket *bucket_get(struct qrt *q, int64_t pstart, bool create)
@@ -487,7 +494,7 @@ static void hop_event(struct sl__shard *sh, struct qrt *q, const struct sl__evre
     int64_t last_end = pstart + size;
 
     if (e->stamp != SL_WM_NONE && e->stamp >= last_end + late) {
-        sl_ctr_add(&q->st.late, 1);
+        late_event(sh, q, e);
         return;
     }
     struct pane *pn = pane_find(q, e->keyhash, pstart, key, e->keylen);
@@ -798,7 +805,7 @@ static void session_event(struct sl__shard *sh, struct qrt *q, const struct sl__
         struct sess *s = g->v[i];
         if (s->start < hi && lo < s->end) {
             if (s->fired || (e->stamp != SL_WM_NONE && s->end <= e->stamp)) {
-                sl_ctr_add(&q->st.late, 1);
+                late_event(sh, q, e);
                 return;
             }
             if (first < 0) {
@@ -814,7 +821,7 @@ static void session_event(struct sl__shard *sh, struct qrt *q, const struct sl__
         }
     }
     if (e->stamp != SL_WM_NONE && mend <= e->stamp) {
-        sl_ctr_add(&q->st.late, 1);
+        late_event(sh, q, e);
         return;
     }
     struct sess *s;

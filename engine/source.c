@@ -21,6 +21,7 @@
 #include "engine.h"
 #include "format.h"
 #include "keys.h"
+#include "timefmt.h"
 
 /* One query reading this source. */
 struct qroute {
@@ -81,7 +82,8 @@ struct sl__srcrt {
 
     sl_ctr in, decoded, rejected[SL_REJECT__COUNT + 1];
     FILE *dl;
-    uint64_t dl_bytes, dl_max;
+    uint64_t dl_bytes, dl_max;   /* under dl_lock: shards write late events here too */
+    pthread_mutex_t dl_lock;
     char *dl_path;
 
     pthread_t thr;
@@ -124,6 +126,7 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
     s->io.s = s;
     s->wm = s->wm_marked = SL_WM_NONE;
     atomic_init(&s->wm_pub, SL_WM_NONE);
+    pthread_mutex_init(&s->dl_lock, NULL);
     sl_waiter_init(&s->wprod, SL_WAITER_SPIN_DEFAULT);
     if (s->ops == NULL) {
         r = sl_err_set(err, -ENOTSUP, "source %s: connector %s cannot run yet (not built)",
@@ -254,6 +257,7 @@ void sl__srcrt_free(struct sl__srcrt *s)
     if (s->dl != NULL) {
         fclose(s->dl);
     }
+    pthread_mutex_destroy(&s->dl_lock);
     free(s->dl_path);
     free(s);
 }
@@ -353,6 +357,20 @@ static bool utf8_valid(const uint8_t *p, size_t n)
 
 /* ---- dead letters ---- */
 
+/* Appends one line, within dead_letter_max_bytes; beyond it only the counters rise. */
+static void dl_write(struct sl__srcrt *s, const struct sl_buf *b)
+{
+    pthread_mutex_lock(&s->dl_lock);
+    if (s->dl_bytes + b->len <= s->dl_max) {
+        fwrite(b->p, 1, b->len, s->dl);
+        fflush(s->dl);
+        s->dl_bytes += b->len;
+    } else {
+        s->dl_bytes = s->dl_max;
+    }
+    pthread_mutex_unlock(&s->dl_lock);
+}
+
 static void dead_letter(struct sl__srcrt *s, int reason, const char *buf, size_t len,
                         const struct sl_msg_meta *m)
 {
@@ -371,12 +389,31 @@ static void dead_letter(struct sl__srcrt *s, int reason, const char *buf, size_t
         sl_buf_append(&b, "null", 4);
     }
     sl_buf_append(&b, "}\n", 2);
-    if (s->dl_bytes + b.len <= s->dl_max) {
-        fwrite(b.p, 1, b.len, s->dl);
-        s->dl_bytes += b.len;
-    } else {
-        s->dl_bytes = s->dl_max;
+    dl_write(s, &b);
+    sl_buf_fini(&b);
+}
+
+void sl__srcrt_dead_late(struct sl__srcrt *s, const struct sl_plan *plan, int64_t ts,
+                         uint64_t pos)
+{
+    if (s->dl == NULL) {
+        return;
     }
+    struct sl_buf b;
+    char t[32];
+    sl_buf_init(&b);
+    sl_buf_puts(&b, "{\"reason\":\"late\",\"source\":");
+    sl_format_json_str(&b, s->def->name, strlen(s->def->name));
+    sl_buf_puts(&b, ",\"query\":");
+    sl_format_json_str(&b, plan->name, strlen(plan->name));
+    if (sl_format_rfc3339(ts, t, sizeof(t)) < 0) {
+        t[0] = '\0';
+    }
+    sl_buf_appendf(&b, ",\"partition\":%u,\"offset\":%llu,\"event_time\":%lld,"
+                   "\"event_time_text\":\"%s\"}\n",
+                   (unsigned)(pos >> 48), (unsigned long long)(pos & ((UINT64_C(1) << 48) - 1)),
+                   (long long)ts, t);
+    dl_write(s, &b);
     sl_buf_fini(&b);
 }
 
