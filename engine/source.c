@@ -135,7 +135,11 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
     }
     s->delay = src->wm_col >= 0 ? src->wm_delay_ms : 0;
     s->idle_timeout = sl_options_int(&src->opts, "idle_timeout", 30000);
+    const struct sl_opt_value *mf = sl_options_get(&src->opts, "max_future");
     s->max_future = sl_options_int(&src->opts, "max_future", 300000);
+    if (s->ops->replay && (mf == NULL || !mf->given)) {
+        s->max_future = 0; /* off for file and datagen unless asked for */
+    }
     s->dl_max = (uint64_t)sl_options_int(&src->opts, "dead_letter_max_bytes", 64 << 20);
     int64_t max_msg = sl_options_int(&src->opts, "max_message_bytes", 1 << 20);
     const struct sl_opt_value *tf = sl_options_get(&src->opts, "timestamp_format");
@@ -203,7 +207,7 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
     }
     s->parts = xcalloc((size_t)s->nparts, sizeof(*s->parts));
     s->bounded = s->ops->bounded != NULL && s->ops->bounded(s->state);
-    if (!s->bounded) {
+    if (!s->bounded || s->max_future > 0) {
         s->need_arrival = true;
     }
     *ret = s;
@@ -583,7 +587,7 @@ static void process(struct sl__srcrt *s, const struct sl_msg_meta *m, const char
         reject(s, SL_REJECT_BAD_EVENT_TIME, buf, len, m);
         return;
     }
-    if (!s->bounded && s->max_future > 0 && src->wm_col >= 0 && ts > arrival + s->max_future) {
+    if (s->max_future > 0 && src->wm_col >= 0 && ts > arrival + s->max_future) {
         reject(s, REJECT_FUTURE, buf, len, m);
         return;
     }

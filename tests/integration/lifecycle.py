@@ -50,7 +50,7 @@ with open(q, "w") as f:
     f.write("""
 CREATE SOURCE ev (device TEXT, temp DOUBLE, ts TIMESTAMP,
                   WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
-WITH (connector = 'file', path = '%s', follow = 'true', idle_timeout = '1s',
+WITH (connector = 'file', path = '%s', follow = 'true', idle_timeout = '1s', max_future = '5m',
       dead_letter = '%s');
 CREATE SINK w WITH (connector = 'file', path = '%s') AS
 SELECT device, window_start, COUNT(*) AS n, SUM(temp) AS s
