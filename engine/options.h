@@ -60,6 +60,8 @@ struct sl_opt_value {
     int line, col;
     int index;   /* the struct sl_opt_input it came from, -1 for a default: what check
                   * functions pass to report (added after the first contract) */
+    bool secret; /* set by the front end: the value came from ${file:…}; print "<secret>"
+                  * (added by the front end) */
 };
 
 struct sl_options {

@@ -7,6 +7,7 @@
  */
 #include <stdint.h>
 
+#include "connectors/datagen/datagen.h"
 #include "engine/connector.h"
 
 static const struct sl_option_def datagen_source_options[] = {
@@ -48,4 +49,5 @@ const struct sl_connector sl_connector_datagen = {
     .summary = "Generates plausible rows for the declared columns, repeatably from a seed.",
     .source_options = datagen_source_options,
     .sink_options = NULL,
+    .source = &sl_datagen_source_ops,
 };

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "connectors/conn_util.h"
+#include "connectors/file/file_run.h"
 #include "queries/plan.h"
 
 static const struct sl_option_def file_source_options[] = {
@@ -62,5 +63,7 @@ const struct sl_connector sl_connector_file = {
     .source_options = file_source_options,
     .sink_options = file_sink_options,
     .check_source = file_check_source,
+    .source = &sl_file_source_ops,
+    .sink = &sl_file_sink_ops,
     .check_sink = file_check_sink,
 };

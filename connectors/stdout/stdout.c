@@ -4,6 +4,7 @@
  * Rows go to the process's standard output, one JSON object per line or as a table for
  * people. The runtime is built later in this folder and plugs into .sink.
  */
+#include "connectors/stdout/stdout_run.h"
 #include "engine/connector.h"
 
 static const struct sl_option_def stdout_sink_options[] = {
@@ -20,4 +21,5 @@ const struct sl_connector sl_connector_stdout = {
     .summary = "Writes rows to standard output.",
     .source_options = NULL,
     .sink_options = stdout_sink_options,
+    .sink = &sl_stdout_sink_ops,
 };
