@@ -16,8 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "waiter.h"
+
 struct sl_chan;
-struct sl_waiter;
 
 enum sl_rec_kind {
     SL_REC_EVENT = 1,  /* source -> shard: one event of one windowed query */
@@ -25,21 +26,18 @@ enum sl_rec_kind {
     SL_REC_ROW = 3,    /* shard -> sink, source -> sink: one result row */
 };
 
-struct sl_waiter *sl_waiter_new(void);
-void sl_waiter_free(struct sl_waiter *w);
-/* Sleeps until a channel this waiter consumes gets records, or timeout_ms passes. Callers
- * re-check their channels after it returns (spurious wake-ups are allowed). */
-void sl_waiter_wait(struct sl_waiter *w, int timeout_ms);
-/* Wakes the waiter's thread (shutdown, timers). Any thread. */
-void sl_waiter_wake(struct sl_waiter *w);
-
-/* A channel of cap bytes (rounded up to a power of two) whose consumer sleeps on w. */
-struct sl_chan *sl_chan_new(size_t cap, struct sl_waiter *consumer);
+/* A channel of cap bytes (rounded up to a power of two) whose consumer sleeps on consumer
+ * and whose producer sleeps on producer while the channel is full (waiter.h). */
+struct sl_chan *sl_chan_new(size_t cap, struct sl_waiter *consumer, struct sl_waiter *producer);
+/* True if a record is published (consumer side; for waiter predicates). */
+bool sl_chan_readable(struct sl_chan *c);
 void sl_chan_free(struct sl_chan *c);
 
 /* Producer: room for a record of len bytes (8-aligned pointer). Blocks while the channel is
  * full; returns NULL only if *stop becomes true while waiting, or len can never fit. */
 void *sl_chan_reserve(struct sl_chan *c, uint32_t len, const atomic_bool *stop);
+/* Producer: like sl_chan_reserve but returns NULL at once when the channel is full. */
+void *sl_chan_try_reserve(struct sl_chan *c, uint32_t len);
 /* Producer: publishes every record reserved since the last commit; wakes the consumer. */
 void sl_chan_commit(struct sl_chan *c);
 
@@ -47,6 +45,9 @@ void sl_chan_commit(struct sl_chan *c);
 const void *sl_chan_peek(struct sl_chan *c, uint32_t *ret_len);
 /* Consumer: frees every record peeked since the last release; wakes a waiting producer. */
 void sl_chan_release(struct sl_chan *c);
+
+/* The largest record the channel takes. Any thread. */
+size_t sl_chan_max_record(const struct sl_chan *c);
 
 /* Bytes in use / capacity, any thread (approximate, for metrics). */
 size_t sl_chan_used(const struct sl_chan *c);
