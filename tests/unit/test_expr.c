@@ -511,6 +511,17 @@ static void test_like(void **state)
     NUL(OP2(SL_EXPR_LIKE, B, K_null(T), K_txt("%")));
     NUL(OP2(SL_EXPR_LIKE, B, K_txt("a"), K_null(T)));
     NUL(NEGATED(OP2(SL_EXPR_LIKE, B, K_null(T), K_txt("a"))));
+    /* an empty TEXT cell may come without bytes */
+    row[0] = sl_value_text(NULL, 0);
+    row[1] = sl_value_text(NULL, 0);
+    BOOL(OP2(SL_EXPR_LIKE, B, COL(0, T), COL(1, T)), true);
+    BOOL(OP2(SL_EXPR_LIKE, B, COL(0, T), K_txt("")), true);
+    BOOL(OP2(SL_EXPR_EQ, B, COL(0, T), K_txt("")), true);
+    TXT(FN(SL_FN_CONCAT, T, 2, COL(0, T), COL(1, T)), "");
+    TXT(FN(SL_FN_SUBSTR, T, 2, COL(0, T), K_int(2)), "");
+    TXT(FN(SL_FN_UPPER, T, 1, COL(0, T)), "");
+    BOOL(FN(SL_FN_REGEXP_MATCH, B, 2, COL(0, T), K_txt("^$")), true);
+    TXT(FN(SL_FN_SPLIT_PART, T, 3, COL(0, T), K_txt("/"), K_int(1)), "");
     /* a trailing escape in a runtime pattern is a literal backslash */
     row[0] = sl_value_text("a\\", 2);
     row[1] = sl_value_text("a\\", 2);
