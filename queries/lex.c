@@ -364,6 +364,16 @@ void sl__lex_file(struct sl__front *fr, int file)
         push(&lx, kind, start, line, col);
         continue;
     bad:
+        if (c == '$' && c1 == '{') {
+            /* ${X} outside a string: one error for all of it */
+            size_t k = lx.i + 2;
+            while (k < lx.n && lx.s[k] != '}' && lx.s[k] != '\n' && k - lx.i < 256) {
+                k++;
+            }
+            if (k < lx.n && lx.s[k] == '}') {
+                advance(&lx, k - lx.i);
+            }
+        }
         advance(&lx, 1);
         while (lx.i < lx.n && ((unsigned char)lx.s[lx.i] & 0xC0) == 0x80) {
             advance(&lx, 1);

@@ -499,26 +499,36 @@ static void print_quoted(FILE *f, const char *s)
     fputc('\'', f);
 }
 
+/* The path as PATH would take it (sl_path_parse's syntax), written into a memory stream. */
 static void print_path(FILE *f, const struct sl_path *p)
 {
-    fputc('$', f);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (m == NULL) {
+        abort();
+    }
+    fputc('$', m);
     for (int i = 0; i < p->nsegs; i++) {
         const struct sl_path_seg *s = &p->segs[i];
         if (s->is_index) {
-            fprintf(f, "[%u]", s->index);
+            fprintf(m, "[%u]", s->index);
         } else if (strpbrk(s->key, ".[]'\"\\") != NULL || s->key[0] == '\0') {
-            fputs("['", f);
+            fputs("['", m);
             for (const char *c = s->key; *c != '\0'; c++) {
                 if (*c == '\'' || *c == '\\') {
-                    fputc('\\', f);
+                    fputc('\\', m);
                 }
-                fputc(*c, f);
+                fputc(*c, m);
             }
-            fputs("']", f);
+            fputs("']", m);
         } else {
-            fprintf(f, ".%s", s->key);
+            fprintf(m, ".%s", s->key);
         }
     }
+    fclose(m);
+    print_quoted(f, buf);
+    free(buf);
 }
 
 static int opt_pos_cmp(const void *a, const void *b)
@@ -569,9 +579,8 @@ static void print_source(FILE *f, const struct sl_source *src)
         bool dflt = c->path != NULL && c->path->nsegs == 1 && !c->path->segs[0].is_index &&
                     strcmp(c->path->segs[0].key, c->name) == 0;
         if (c->path != NULL && !dflt) {
-            fputs(" PATH '", f);
+            fputs(" PATH ", f);
             print_path(f, c->path);
-            fputc('\'', f);
         }
         if (c->not_null) {
             fputs(" NOT NULL", f);

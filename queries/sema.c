@@ -1210,6 +1210,24 @@ static struct sl_expr *compile_call(struct qctx *q, const struct scope *sc, stru
     if (ops != NULL) {
         return compile_agg(q, sc, a, ops);
     }
+    /* names other SQL dialects use */
+    static const char *const synonyms[][2] = {
+        {"AVERAGE", "AVG"},          {"MEAN", "AVG"},
+        {"CEILING", "CEIL"},         {"SUBSTRING", "SUBSTR"},
+        {"LEN", "LENGTH"},           {"CHAR_LENGTH", "LENGTH"},
+        {"POW", "POWER"},            {"IFNULL", "COALESCE"},
+        {"NVL", "COALESCE"},         {"STDDEV", "STDDEV_SAMP"},
+        {"VARIANCE", "VAR_SAMP"},    {"CURRENT_TIMESTAMP", "NOW"},
+        {"MEDIAN", "PERCENTILE(x, 0.5)"}, {"REGEXP_LIKE", "REGEXP_MATCH"},
+        {"SPLIT_INDEX", "SPLIT_PART"},    {"DATE_FORMAT", "FORMAT_TIMESTAMP"},
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(synonyms); i++) {
+        if (strcasecmp(a->s, synonyms[i][0]) == 0) {
+            ERR_TOK(q, a->tok, "unknown function '%s'; did you mean '%s'?", a->s,
+                    synonyms[i][1]);
+            return NULL;
+        }
+    }
     const char *cands[SL_ARRAY_LEN(scalars) + 256];
     int n = 0;
     for (size_t i = 0; i < SL_ARRAY_LEN(scalars); i++) {

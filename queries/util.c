@@ -83,6 +83,23 @@ const char *sl__suggest(const char *word, const char *const *cands, int n)
             pick = cands[i];
         }
     }
+    if (pick != NULL) {
+        return pick;
+    }
+    /* no close spelling: the longest candidate of 3+ letters that begins the word or that the
+     * word begins ('temprature' -> 'temp', 'hum' -> 'humidity') */
+    size_t plen = 0;
+    for (int i = 0; i < n; i++) {
+        if (cands[i] == NULL) {
+            continue;
+        }
+        size_t cl = strlen(cands[i]);
+        size_t m = cl < len ? cl : len;
+        if (m >= 3 && m > plen && strncasecmp(word, cands[i], m) == 0) {
+            plen = m;
+            pick = cands[i];
+        }
+    }
     return pick;
 }
 
