@@ -15,6 +15,21 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "http.h"
+#include "log.h"
+#include "progress.h"
+
+static double read_ctr(void *ud)
+{
+    return (double)sl_ctr_get(ud);
+}
+
+int sl__metric_ctr(struct sl_engine *eng, const char *name, const char *help,
+                   const struct sl_label *labels, size_t nlabels, sl_ctr *c, struct sl_err *err)
+{
+    return sl_metrics_counter_fn_register(eng->metrics, name, help, labels, nlabels, read_ctr,
+                                          (void *)c, err);
+}
 
 static void *xcalloc(size_t n, size_t sz)
 {
@@ -99,6 +114,26 @@ int sl_engine_new(const struct sl_catalog *cat, const struct sl_engine_opts *opt
             sl__srcrt_connect(eng->srcs[i]);
         }
     }
+    r = sl_metrics_new(&eng->metrics);
+    if (r < 0) {
+        sl_err_set(err, r, "cannot create the metrics registry");
+        goto fail;
+    }
+    r = sl_metrics_process_register(eng->metrics, err);
+    for (int i = 0; i < eng->nsrcs && r >= 0; i++) {
+        if (eng->srcs[i] != NULL) {
+            r = sl__srcrt_metrics(eng->srcs[i], err);
+        }
+    }
+    for (int i = 0; i < eng->nshards && r >= 0; i++) {
+        r = sl__shard_metrics(eng->shards[i], err);
+    }
+    for (int i = 0; i < eng->nsinks && r >= 0; i++) {
+        r = sl__sinkrt_metrics(eng->sinks[i], err);
+    }
+    if (r < 0) {
+        goto fail;
+    }
     *ret = eng;
     return 0;
 fail:
@@ -111,6 +146,9 @@ void sl_engine_free(struct sl_engine *eng)
     if (eng == NULL) {
         return;
     }
+    /* The HTTP thread reads counters everywhere: it goes first. */
+    sl_http_stop(eng->http);
+    sl_metrics_free(eng->metrics);
     /* Sources first: closing a sink may flush; rings are freed by their consumers. */
     for (int i = 0; i < eng->nsrcs; i++) {
         sl__srcrt_free(eng->srcs[i]);
@@ -130,8 +168,56 @@ void sl_engine_free(struct sl_engine *eng)
     free(eng);
 }
 
+static bool ready(void *ud, char *reason, size_t cap)
+{
+    struct sl_engine *eng = ud;
+    if (atomic_load(&eng->stop)) {
+        snprintf(reason, cap, "stopping");
+        return false;
+    }
+    return true;
+}
+
+static void progress_refresh(struct sl_progress_stats *st, void *ud)
+{
+    struct sl_engine *eng = ud;
+    uint64_t events = 0, rejected = 0;
+    int64_t wm = SL_PROGRESS_NO_WATERMARK;
+    for (int i = 0; i < eng->nsrcs; i++) {
+        if (eng->srcs[i] == NULL) {
+            continue;
+        }
+        events += sl__srcrt_events(eng->srcs[i]);
+        rejected += sl__srcrt_rejected(eng->srcs[i]);
+        int64_t w = sl__srcrt_watermark(eng->srcs[i]);
+        if (w != SL_WM_NONE && (wm == SL_PROGRESS_NO_WATERMARK || w < wm)) {
+            wm = w;
+        }
+    }
+    atomic_store_explicit(&st->events, events, memory_order_relaxed);
+    atomic_store_explicit(&st->rejected, rejected, memory_order_relaxed);
+    atomic_store_explicit(&st->watermark_ms, wm, memory_order_relaxed);
+}
+
 int sl_engine_run(struct sl_engine *eng)
 {
+    struct sl_err err = {{0}};
+    struct sl_progress_stats pst;
+    struct sl_progress *prog = NULL;
+
+    if (eng->opts.http != NULL && strcmp(eng->opts.http, "off") != 0) {
+        int r = sl_http_start(eng->opts.http, eng->metrics, ready, eng, &eng->http, &err);
+        if (r < 0) {
+            sl_log(SL_LOG_ERROR, "http", "%s", err.msg);
+            return 1;
+        }
+    }
+    sl_progress_stats_init(&pst);
+    struct sl_progress_opts po = {.tty = -1, .refresh = progress_refresh, .refresh_ud = eng};
+    if (sl_progress_start(&pst, &po, &prog) < 0) {
+        prog = NULL;
+    }
+
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -159,15 +245,15 @@ int sl_engine_run(struct sl_engine *eng)
         int sig = sigtimedwait(&set, NULL, &ts);
         if (sig == SIGINT || sig == SIGTERM) {
             if (!atomic_load(&eng->stop)) {
-                fprintf(stderr, "sluice: %s: stopping intake, delivering emitted rows\n",
-                        sig == SIGINT ? "SIGINT" : "SIGTERM");
+                sl_log(SL_LOG_INFO, "engine", "%s: stopping intake, delivering emitted rows",
+                       sig == SIGINT ? "SIGINT" : "SIGTERM");
                 atomic_store(&eng->stop, true);
                 deadline = sl_mono_ms() + eng->opts.shutdown_timeout_ms;
             }
         }
         if (deadline != 0 && sl_mono_ms() > deadline) {
-            fprintf(stderr, "sluice: rows remain undelivered after --shutdown-timeout; "
-                            "exiting with status 1\n");
+            sl_log(SL_LOG_ERROR, "engine", "rows remain undelivered after --shutdown-timeout; "
+                   "exiting with status 1 (they are replayed on restart)");
             code = 1;
             break;
         }
@@ -188,6 +274,7 @@ int sl_engine_run(struct sl_engine *eng)
         sl__sinkrt_join(eng->sinks[i]);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    sl_progress_stop(prog);
     return code;
 }
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "chan.h"
+#include "metrics.h"
 #include "runtime.h"
 #include "queries/plan.h"
 
@@ -53,7 +54,7 @@ struct sl_qstats {
 struct sl_engine_opts {
     int workers;              /* shards */
     int64_t shutdown_timeout_ms;
-    bool progress;            /* show progress on a terminal */
+    const char *http;         /* --http address, "off" or NULL for none */
 };
 
 struct sl_engine;
@@ -129,6 +130,8 @@ struct sl_engine {
     struct sl__sinkrt **sinks; /* index = plan index */
     int nsinks;
     atomic_bool stop;          /* shutdown requested */
+    struct sl_metrics *metrics;
+    struct sl_http *http;
     atomic_int sinks_running;
     _Atomic(uint64_t) *groups; /* open groups per plan, for max_groups */
 };
@@ -141,6 +144,14 @@ int sl__srcrt_start(struct sl__srcrt *s);
 void sl__srcrt_join(struct sl__srcrt *s);
 void sl__srcrt_free(struct sl__srcrt *s);
 void sl__srcrt_summary(struct sl__srcrt *s, FILE *f);
+/* Registers the source's counters (and its queries') with eng->metrics. */
+int sl__srcrt_metrics(struct sl__srcrt *s, struct sl_err *err);
+/* The source watermark as last published (SL_WM_NONE if none), any thread. */
+int64_t sl__srcrt_watermark(struct sl__srcrt *s);
+uint64_t sl__srcrt_rejected(struct sl__srcrt *s);
+/* Writes a late event of plan to the source's dead_letter file, if it has one. Any thread. */
+void sl__srcrt_dead_late(struct sl__srcrt *s, const struct sl_plan *plan, int64_t ts,
+                         uint64_t pos);
 uint64_t sl__srcrt_events(struct sl__srcrt *s);
 
 struct sl_waiter *sl__srcrt_waiter(struct sl__srcrt *s);
@@ -165,6 +176,12 @@ int sl__sinkrt_start(struct sl__sinkrt *k);
 void sl__sinkrt_join(struct sl__sinkrt *k);
 void sl__sinkrt_free(struct sl__sinkrt *k);
 uint64_t sl__sinkrt_rows(struct sl__sinkrt *k);
+int sl__sinkrt_metrics(struct sl__sinkrt *k, struct sl_err *err);
+int sl__shard_metrics(struct sl__shard *sh, struct sl_err *err);
+
+/* metrics helper: registers a counter whose value is the single-writer counter c. */
+int sl__metric_ctr(struct sl_engine *eng, const char *name, const char *help,
+                   const struct sl_label *labels, size_t nlabels, sl_ctr *c, struct sl_err *err);
 
 /* Sends a marker on a channel (producer side). Returns false if stopping won. */
 bool sl__send_marker(struct sl_chan *c, const struct sl__marker *m, const atomic_bool *stop);

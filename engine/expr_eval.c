@@ -950,6 +950,9 @@ void sl_expr_eval(const struct sl_expr *e, const struct sl_value *row, struct sl
     case SL_EXPR_COL:
         *out = row[e->slot];
         out->type = e->type;
+        if (e->type == SL_TYPE_TEXT && !out->null && out->u.s == NULL) {
+            out->u.s = ""; /* an empty cell without bytes: keep NULL away from memcmp & co. */
+        }
         return;
     case SL_EXPR_NEG:
         eval_neg(e, row, ev, out);

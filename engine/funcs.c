@@ -302,7 +302,7 @@ static double round_double(double x, int64_t d)
     if (x == 0 || !isfinite(x)) {
         return x;
     }
-    if (d > 400) {
+    if (d > 400 || (d >= 0 && fabs(x) >= 4503599627370496.0)) { /* 2^52: x is an integer */
         return x;
     }
     if (d < -400) {

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/http.h"
+#include "engine/log.h"
 #include "engine/options.h"
 #include "queries/front.h"
 
@@ -150,6 +152,18 @@ static int cmd_run(int argc, char **argv)
             return 2;
         }
     }
+    enum sl_log_level level = SL_LOG_INFO;
+    enum sl_log_format format = SL_LOG_TEXT;
+    if (f.log_level != NULL && sl_log_level_parse(f.log_level, &level) < 0) {
+        fprintf(stderr, "sluice: --log-level must be error, warn, info or debug, got '%s'\n",
+                f.log_level);
+        return 2;
+    }
+    if (f.log_format != NULL && sl_log_format_parse(f.log_format, &format) < 0) {
+        fprintf(stderr, "sluice: --log-format must be text or json, got '%s'\n", f.log_format);
+        return 2;
+    }
+    sl_log_configure(level, format, 2);
     if (npaths == 0) {
         const char *q = getenv("SLUICE_QUERIES");
         paths[npaths++] = q != NULL && q[0] != '\0' ? q : "queries";
@@ -167,12 +181,12 @@ static int cmd_run(int argc, char **argv)
 
     struct sl_engine_opts eo = {.workers = f.workers,
                                 .shutdown_timeout_ms = f.shutdown_timeout_ms,
-                                .progress = isatty(2)};
+                                .http = f.http};
     struct sl_engine *eng = NULL;
     struct sl_err err = {{0}};
     r = sl_engine_new(cat, &eo, &eng, &err);
     if (r < 0) {
-        fprintf(stderr, "sluice: %s\n", err.msg);
+        sl_log(SL_LOG_ERROR, "engine", "%s", err.msg);
         sl_catalog_free(cat);
         return 1;
     }
@@ -194,6 +208,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "run") == 0) {
         return cmd_run(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "health") == 0) {
+        return sl_cmd_health(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "check") == 0) {
         return sl_cmd_check(argc - 1, argv + 1);

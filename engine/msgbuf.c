@@ -109,17 +109,36 @@ void sl_msgbuf_put_shown(struct sl_msgbuf *b, const char *s, size_t max)
 
 void sl_msgbuf_put_redacted(struct sl_msgbuf *b, const char *s)
 {
-    /* The user info is everything between "://" and the last '@' (a raw password may hold
-     * '/', '@' or ':'). Its part after the first ':' is the password; user info without ':'
-     * is hidden whole, since some clients read redis://password@host. Over-redacting a
-     * path that holds '@' is the safe mistake. */
+    /* The user info is everything from after "://" (or, in a mistyped URL such as
+     * "redis:/u:pw@h", from after the first ':' and its slashes) to the last '@': a raw
+     * password may hold '/', '@' or ':'. Its part after the first ':' is the password; user
+     * info without ':' is hidden whole, since some clients read redis://password@host.
+     * Text with no ':' before its last '@' ("user@example.com") is no URL and is kept.
+     * Over-redacting is the safe mistake. */
+    const char *at = strrchr(s, '@');
     const char *scheme = strstr(s, "://");
-    const char *at = scheme != NULL ? strrchr(scheme + 3, '@') : NULL;
+    const char *auth;
     if (at == NULL) {
         sl_msgbuf_puts(b, s);
         return;
     }
-    const char *auth = scheme + 3;
+    if (scheme != NULL && scheme < at) {
+        auth = scheme + 3;
+    } else {
+        const char *colon = memchr(s, ':', (size_t)(at - s));
+        if (colon == NULL) {
+            sl_msgbuf_puts(b, s);
+            return;
+        }
+        auth = colon + 1;
+        while (auth < at && *auth == '/') {
+            auth++;
+        }
+        if (auth == colon + 1 && colon != s) {
+            /* "u:pw@h": the colon separates user and password. */
+            auth = s;
+        }
+    }
     const char *colon = memchr(auth, ':', (size_t)(at - auth));
     const char *cut = colon != NULL ? colon + 1 : auth;
     sl_msgbuf_putn(b, s, (size_t)(cut - s));

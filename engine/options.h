@@ -76,7 +76,10 @@ typedef void (*sl_opt_report_fn)(void *ud, int index, const char *msg);
 /* Parses given options against the NULL-terminated list of tables (connector's own first,
  * then the common one). Reports every problem (unknown option with a did-you-mean, bad
  * value with the expected form, out of range, missing required, given twice) through report
- * and returns how many there were; on 0 fills *ret (free with sl_options_fini). */
+ * and returns how many there were; on 0 fills *ret (free with sl_options_fini). Also:
+ * -ENOMEM. Problems come in input order, then missing options in table order. Names match
+ * case-insensitively; an input named "connector" is skipped (the front end's own). ENUM
+ * values are stored in the table's spelling ('event' -> "Event"). DOUBLE has no range. */
 int sl_options_parse(const struct sl_option_def *const *tables, const char *connector,
                      const struct sl_opt_input *in, int nin, struct sl_options *ret,
                      sl_opt_report_fn report, void *ud);

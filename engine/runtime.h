@@ -66,6 +66,9 @@ struct sl_source_ops {
      * wall-clock markers, no max_future. */
     bool (*bounded)(void *state);
     void (*close)(void *state);
+    /* The connector replays recorded or generated events (file, datagen): max_future is off
+     * unless the source sets it explicitly (SQL.md). */
+    bool replay;
 };
 
 /* A finished result row as sinks see it. */

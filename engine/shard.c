@@ -20,6 +20,7 @@
  * its stamp. An event that joins a window that already fired (ALLOWED LATENESS) queues that
  * (key, window) to be emitted again at the next marker with a larger _rev.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,6 +136,7 @@ struct sl__shard {
     pthread_t thr;
     bool started;
     bool has_early;
+    struct sl_gauge *cap_gauge;
     _Alignas(SL_CACHELINE) struct sl_waiter w;
 };
 
@@ -438,6 +440,13 @@ static void mslots_reset(struct sl__shard *sh, struct qrt *q)
     sh->marena_used = 0;
 }
 
+/* Late events are counted and dead-lettered (rare: not the accepted-event path). */
+static void late_event(struct sl__shard *sh, struct qrt *q, const struct sl__evrec *e)
+{
+    sl_ctr_add(&q->st.late, 1);
+    sl__srcrt_dead_late(sh->eng->srcs[q->p->src->index], q->p, e->ts, e->pos);
+}
+
 /* ---- TUMBLE / HOP ---- */
 
 static struct bucket *bucket_get(struct qrt *q, int64_t pstart, bool create)
@@ -485,7 +494,7 @@ static void hop_event(struct sl__shard *sh, struct qrt *q, const struct sl__evre
     int64_t last_end = pstart + size;
 
     if (e->stamp != SL_WM_NONE && e->stamp >= last_end + late) {
-        sl_ctr_add(&q->st.late, 1);
+        late_event(sh, q, e);
         return;
     }
     struct pane *pn = pane_find(q, e->keyhash, pstart, key, e->keylen);
@@ -796,7 +805,7 @@ static void session_event(struct sl__shard *sh, struct qrt *q, const struct sl__
         struct sess *s = g->v[i];
         if (s->start < hi && lo < s->end) {
             if (s->fired || (e->stamp != SL_WM_NONE && s->end <= e->stamp)) {
-                sl_ctr_add(&q->st.late, 1);
+                late_event(sh, q, e);
                 return;
             }
             if (first < 0) {
@@ -812,7 +821,7 @@ static void session_event(struct sl__shard *sh, struct qrt *q, const struct sl__
         }
     }
     if (e->stamp != SL_WM_NONE && mend <= e->stamp) {
-        sl_ctr_add(&q->st.late, 1);
+        late_event(sh, q, e);
         return;
     }
     struct sess *s;
@@ -1200,4 +1209,77 @@ void sl__shard_free(struct sl__shard *sh)
 struct sl_waiter *sl__shard_waiter(struct sl__shard *sh)
 {
     return &sh->w;
+}
+
+static double ring_used(void *ud)
+{
+    return (double)sl_chan_used(ud);
+}
+
+static double open_groups(void *ud)
+{
+    return (double)atomic_load_explicit((_Atomic(uint64_t) *)ud, memory_order_relaxed);
+}
+
+int sl__shard_metrics(struct sl__shard *sh, struct sl_err *err)
+{
+    struct sl_engine *eng = sh->eng;
+    char idx[16];
+    int r = 0;
+    snprintf(idx, sizeof(idx), "%d", sh->index);
+    for (int i = 0; i < sh->nq && r >= 0; i++) {
+        struct qrt *q = &sh->q[i];
+        if (q->p == NULL) {
+            continue;
+        }
+        const char *src = q->p->src->name, *qn = q->p->name;
+        r = sl__metric_ctr(eng, "sluice_query_late_total",
+                           "Events dropped because every window they belong to had expired.",
+                           SL_LABELS({"source", src}, {"query", qn}), &q->st.late, err);
+        r = r < 0 ? r
+                  : sl__metric_ctr(eng, "sluice_query_over_limit_total",
+                                   "Events refused by a limit (max_groups, record size).",
+                                   SL_LABELS({"source", src}, {"query", qn}), &q->st.over_limit,
+                                   err);
+        r = r < 0 ? r
+                  : sl__metric_ctr(eng, "sluice_query_accepted_total",
+                                   "Events folded into a query's windows or emitted by it.",
+                                   SL_LABELS({"source", src}, {"query", qn}), &q->st.accepted,
+                                   err);
+        r = r < 0 ? r
+                  : sl__metric_ctr(eng, "sluice_query_replay_skipped_total",
+                                   "Events read again on replay and not folded (already done).",
+                                   SL_LABELS({"source", src}, {"query", qn}),
+                                   &q->st.replay_skipped, err);
+        r = r < 0 ? r
+                  : sl__metric_ctr(eng, "sluice_query_rows_total",
+                                   "Result rows a query emitted (early, final and corrections).",
+                                   SL_LABELS({"query", qn}), &q->st.rows, err);
+        if (r >= 0 && sh->index == 0) {
+            r = sl_metrics_gauge_fn_register(eng->metrics, "sluice_query_open_groups",
+                                             "Open groups (panes or sessions) of a query.",
+                                             SL_LABELS({"query", qn}), open_groups,
+                                             (void *)&eng->groups[i], err);
+        }
+    }
+    for (int i = 0; i < sh->nin && r >= 0; i++) {
+        if (sh->in[i] == NULL) {
+            continue;
+        }
+        const char *src = eng->cat->sources[i]->name;
+        r = sl_metrics_gauge_fn_register(eng->metrics, "sluice_ring_used_bytes",
+                                         "Bytes waiting in a ring between two threads.",
+                                         SL_LABELS({"from", src}, {"to", idx}), ring_used,
+                                         sh->in[i], err);
+        if (r >= 0) {
+            r = sl_metrics_gauge_register(eng->metrics, "sluice_ring_capacity_bytes",
+                                          "Capacity of a ring between two threads.",
+                                          SL_LABELS({"from", src}, {"to", idx}), &sh->cap_gauge,
+                                          err);
+            if (r >= 0) {
+                sl_gauge_set(sh->cap_gauge, (double)sl_chan_cap(sh->in[i]));
+            }
+        }
+    }
+    return r;
 }

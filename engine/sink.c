@@ -74,12 +74,17 @@ static void ensure(struct sl__sinkrt *k, int n)
     while (cap < n) {
         cap *= 2;
     }
+    /* Rows and values are refilled after every growth; record pointers are kept. */
     free(k->rows);
     free(k->vals);
-    free(k->recs);
     k->rows = xcalloc((size_t)cap, sizeof(*k->rows));
     k->vals = xcalloc((size_t)cap * (size_t)(k->plan->nout + 1), sizeof(*k->vals));
-    k->recs = xcalloc((size_t)cap, sizeof(*k->recs));
+    const uint8_t **recs = xcalloc((size_t)cap, sizeof(*recs));
+    if (k->recs != NULL) {
+        memcpy(recs, k->recs, sizeof(*recs) * (size_t)k->cap);
+    }
+    free(k->recs);
+    k->recs = recs;
     k->cap = cap;
 }
 
@@ -207,8 +212,8 @@ static void *sink_main(void *arg)
                 n++;
                 if (rec[0] == SL_REC_ROW) {
                     if (!k->windowed) {
-                        ensure(k, nrows + 1);
-                        decode_row(k, nrows++, rec);
+                        ensure(k, nrows + 1); /* keeps recs[0, nrows) */
+                        k->recs[nrows++] = rec;
                         continue;
                     }
                     if (in->n >= in->cap) {
@@ -236,6 +241,9 @@ static void *sink_main(void *arg)
                 }
             }
             if (nrows > 0) {
+                for (int j = 0; j < nrows; j++) {
+                    decode_row(k, j, k->recs[j]);
+                }
                 deliver(k, nrows);
             }
             if (n > 0) {
@@ -348,4 +356,15 @@ void sl__sinkrt_free(struct sl__sinkrt *k)
     free(k->vals);
     free(k->recs);
     free(k);
+}
+
+int sl__sinkrt_metrics(struct sl__sinkrt *k, struct sl_err *err)
+{
+    const char *name = k->plan->name;
+    int r = sl__metric_ctr(k->eng, "sluice_sink_rows_total", "Rows a sink delivered.",
+                           SL_LABELS({"sink", name}), &k->rows_out, err);
+    return r < 0 ? r
+                 : sl__metric_ctr(k->eng, "sluice_sink_write_retries_total",
+                                  "Writes a sink retried after a failure.",
+                                  SL_LABELS({"sink", name}), &k->write_retries, err);
 }

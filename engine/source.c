@@ -21,6 +21,7 @@
 #include "engine.h"
 #include "format.h"
 #include "keys.h"
+#include "timefmt.h"
 
 /* One query reading this source. */
 struct qroute {
@@ -69,6 +70,7 @@ struct sl__srcrt {
 
     struct part *parts;
     int64_t wm, wm_marked;
+    _Atomic int64_t wm_pub;    /* wm for other threads (metrics, progress) */
     uint64_t seq;
     int64_t start_mono;
     int64_t all_idle_since, wm_at_all_idle;
@@ -80,7 +82,8 @@ struct sl__srcrt {
 
     sl_ctr in, decoded, rejected[SL_REJECT__COUNT + 1];
     FILE *dl;
-    uint64_t dl_bytes, dl_max;
+    uint64_t dl_bytes, dl_max;   /* under dl_lock: shards write late events here too */
+    pthread_mutex_t dl_lock;
     char *dl_path;
 
     pthread_t thr;
@@ -122,6 +125,8 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
     s->ops = src->conn->source;
     s->io.s = s;
     s->wm = s->wm_marked = SL_WM_NONE;
+    atomic_init(&s->wm_pub, SL_WM_NONE);
+    pthread_mutex_init(&s->dl_lock, NULL);
     sl_waiter_init(&s->wprod, SL_WAITER_SPIN_DEFAULT);
     if (s->ops == NULL) {
         r = sl_err_set(err, -ENOTSUP, "source %s: connector %s cannot run yet (not built)",
@@ -130,7 +135,11 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
     }
     s->delay = src->wm_col >= 0 ? src->wm_delay_ms : 0;
     s->idle_timeout = sl_options_int(&src->opts, "idle_timeout", 30000);
+    const struct sl_opt_value *mf = sl_options_get(&src->opts, "max_future");
     s->max_future = sl_options_int(&src->opts, "max_future", 300000);
+    if (s->ops->replay && (mf == NULL || !mf->given)) {
+        s->max_future = 0; /* off for file and datagen unless asked for */
+    }
     s->dl_max = (uint64_t)sl_options_int(&src->opts, "dead_letter_max_bytes", 64 << 20);
     int64_t max_msg = sl_options_int(&src->opts, "max_message_bytes", 1 << 20);
     const struct sl_opt_value *tf = sl_options_get(&src->opts, "timestamp_format");
@@ -198,7 +207,7 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
     }
     s->parts = xcalloc((size_t)s->nparts, sizeof(*s->parts));
     s->bounded = s->ops->bounded != NULL && s->ops->bounded(s->state);
-    if (!s->bounded) {
+    if (!s->bounded || s->max_future > 0) {
         s->need_arrival = true;
     }
     *ret = s;
@@ -252,6 +261,7 @@ void sl__srcrt_free(struct sl__srcrt *s)
     if (s->dl != NULL) {
         fclose(s->dl);
     }
+    pthread_mutex_destroy(&s->dl_lock);
     free(s->dl_path);
     free(s);
 }
@@ -351,6 +361,20 @@ static bool utf8_valid(const uint8_t *p, size_t n)
 
 /* ---- dead letters ---- */
 
+/* Appends one line, within dead_letter_max_bytes; beyond it only the counters rise. */
+static void dl_write(struct sl__srcrt *s, const struct sl_buf *b)
+{
+    pthread_mutex_lock(&s->dl_lock);
+    if (s->dl_bytes + b->len <= s->dl_max) {
+        fwrite(b->p, 1, b->len, s->dl);
+        fflush(s->dl);
+        s->dl_bytes += b->len;
+    } else {
+        s->dl_bytes = s->dl_max;
+    }
+    pthread_mutex_unlock(&s->dl_lock);
+}
+
 static void dead_letter(struct sl__srcrt *s, int reason, const char *buf, size_t len,
                         const struct sl_msg_meta *m)
 {
@@ -369,12 +393,31 @@ static void dead_letter(struct sl__srcrt *s, int reason, const char *buf, size_t
         sl_buf_append(&b, "null", 4);
     }
     sl_buf_append(&b, "}\n", 2);
-    if (s->dl_bytes + b.len <= s->dl_max) {
-        fwrite(b.p, 1, b.len, s->dl);
-        s->dl_bytes += b.len;
-    } else {
-        s->dl_bytes = s->dl_max;
+    dl_write(s, &b);
+    sl_buf_fini(&b);
+}
+
+void sl__srcrt_dead_late(struct sl__srcrt *s, const struct sl_plan *plan, int64_t ts,
+                         uint64_t pos)
+{
+    if (s->dl == NULL) {
+        return;
     }
+    struct sl_buf b;
+    char t[32];
+    sl_buf_init(&b);
+    sl_buf_puts(&b, "{\"reason\":\"late\",\"source\":");
+    sl_format_json_str(&b, s->def->name, strlen(s->def->name));
+    sl_buf_puts(&b, ",\"query\":");
+    sl_format_json_str(&b, plan->name, strlen(plan->name));
+    if (sl_format_rfc3339(ts, t, sizeof(t)) < 0) {
+        t[0] = '\0';
+    }
+    sl_buf_appendf(&b, ",\"partition\":%u,\"offset\":%llu,\"event_time\":%lld,"
+                   "\"event_time_text\":\"%s\"}\n",
+                   (unsigned)(pos >> 48), (unsigned long long)(pos & ((UINT64_C(1) << 48) - 1)),
+                   (long long)ts, t);
+    dl_write(s, &b);
     sl_buf_fini(&b);
 }
 
@@ -413,6 +456,7 @@ static void update_watermark(struct sl__srcrt *s, int p, int64_t ts)
     }
     if (cand != INT64_MAX && (s->wm == SL_WM_NONE || cand > s->wm)) {
         s->wm = cand;
+        atomic_store_explicit(&s->wm_pub, cand, memory_order_relaxed);
     }
 }
 
@@ -543,7 +587,7 @@ static void process(struct sl__srcrt *s, const struct sl_msg_meta *m, const char
         reject(s, SL_REJECT_BAD_EVENT_TIME, buf, len, m);
         return;
     }
-    if (!s->bounded && s->max_future > 0 && src->wm_col >= 0 && ts > arrival + s->max_future) {
+    if (s->max_future > 0 && src->wm_col >= 0 && ts > arrival + s->max_future) {
         reject(s, REJECT_FUTURE, buf, len, m);
         return;
     }
@@ -630,6 +674,7 @@ static void check_idle(struct sl__srcrt *s)
     int64_t w = s->wm_at_all_idle + (now - s->all_idle_since);
     if (w > s->wm) {
         s->wm = w;
+        atomic_store_explicit(&s->wm_pub, w, memory_order_relaxed);
         if (crossed_boundary(s)) {
             send_marker(s, false, true);
         }
@@ -730,4 +775,66 @@ void sl__srcrt_summary(struct sl__srcrt *s, FILE *f)
 struct sl_waiter *sl__srcrt_waiter(struct sl__srcrt *s)
 {
     return &s->wprod;
+}
+
+int64_t sl__srcrt_watermark(struct sl__srcrt *s)
+{
+    return atomic_load_explicit(&s->wm_pub, memory_order_relaxed);
+}
+
+uint64_t sl__srcrt_rejected(struct sl__srcrt *s)
+{
+    uint64_t n = 0;
+    for (int i = 1; i <= SL_REJECT__COUNT; i++) {
+        n += sl_ctr_get(&s->rejected[i]);
+    }
+    return n;
+}
+
+static double watermark_lag(void *ud)
+{
+    struct sl__srcrt *s = ud;
+    int64_t w = sl__srcrt_watermark(s);
+    return w == SL_WM_NONE ? 0.0 : (double)(sl_now_ms() - w) / 1000.0;
+}
+
+int sl__srcrt_metrics(struct sl__srcrt *s, struct sl_err *err)
+{
+    struct sl_metrics *m = s->eng->metrics;
+    const char *src = s->def->name;
+    int r = sl__metric_ctr(s->eng, "sluice_source_events_total",
+                           "Events received by a source (in = decoded + rejected).",
+                           SL_LABELS({"source", src}), &s->in, err);
+    r = r < 0 ? r : sl__metric_ctr(s->eng, "sluice_source_decoded_total",
+                                   "Events a source decoded and accepted for its queries.",
+                                   SL_LABELS({"source", src}), &s->decoded, err);
+    for (int i = 1; i <= SL_REJECT__COUNT && r >= 0; i++) {
+        r = sl__metric_ctr(s->eng, "sluice_source_rejected_total",
+                           "Events a source rejected, by reason (dead-lettered when set).",
+                           SL_LABELS({"source", src}, {"reason", reject_name(i)}),
+                           &s->rejected[i], err);
+    }
+    if (r >= 0) {
+        r = sl_metrics_gauge_fn_register(m, "sluice_source_watermark_lag_seconds",
+                                         "Wall clock minus the source watermark.",
+                                         SL_LABELS({"source", src}), watermark_lag, s, err);
+    }
+    for (int i = 0; i < s->nq && r >= 0; i++) {
+        struct qroute *q = &s->q[i];
+        const char *qn = q->plan->name;
+        r = sl__metric_ctr(s->eng, "sluice_query_filtered_total",
+                           "Decoded events a query's WHERE dropped.",
+                           SL_LABELS({"source", src}, {"query", qn}), &q->st.filtered, err);
+        r = r < 0 ? r
+                  : sl__metric_ctr(s->eng, "sluice_query_over_limit_total",
+                                   "Events refused by a limit (max_groups, record size).",
+                                   SL_LABELS({"source", src}, {"query", qn}), &q->st.over_limit,
+                                   err);
+        if (r >= 0 && q->per_event) {
+            r = sl__metric_ctr(s->eng, "sluice_query_accepted_total",
+                               "Events folded into a query's windows or emitted by it.",
+                               SL_LABELS({"source", src}, {"query", qn}), &q->st.accepted, err);
+        }
+    }
+    return r;
 }

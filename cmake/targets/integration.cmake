@@ -7,3 +7,10 @@ if(Python3_FOUND)
                    $<TARGET_FILE:sluice> ${CMAKE_BINARY_DIR}/it/windows_oracle 7)
   set_tests_properties(integration/windows_oracle PROPERTIES LABELS integration TIMEOUT 600)
 endif()
+if(Python3_FOUND)
+  add_test(NAME integration/lifecycle
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/integration/lifecycle.py
+                   $<TARGET_FILE:sluice> ${CMAKE_BINARY_DIR}/it/lifecycle
+                   ${CMAKE_SOURCE_DIR}/tests/tools/promparse.py)
+  set_tests_properties(integration/lifecycle PROPERTIES LABELS integration TIMEOUT 120)
+endif()

@@ -193,4 +193,5 @@ const struct sl_source_ops sl_datagen_source_ops = {
     .poll = datagen_poll,
     .bounded = datagen_bounded,
     .close = datagen_close,
+    .replay = true,
 };

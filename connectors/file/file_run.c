@@ -181,6 +181,7 @@ const struct sl_source_ops sl_file_source_ops = {
     .poll = fsrc_poll,
     .bounded = fsrc_bounded,
     .close = fsrc_close,
+    .replay = true,
 };
 
 /* ---- sink ---- */

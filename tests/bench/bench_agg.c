@@ -35,7 +35,8 @@ static void run(const char *name, enum sl_type t, bool star, uint64_t distinct)
     const struct sl_agg_ops *ops = sl_agg_find(name);
     struct sl_agg_sig sig = {.star = star, .arg_type = t, .max_distinct = 100000};
     struct sl_err err;
-    uint64_t seed = 1, over = 0;
+    uint64_t seed = 1;
+    _Atomic uint64_t over = 0;
     if (ops == NULL || ops->check(&sig, &err) != 0) {
         fprintf(stderr, "%s: %s\n", name, err.msg);
         exit(1);

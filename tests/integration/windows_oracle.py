@@ -287,6 +287,22 @@ def expected(events):
     return exp
 
 
+def late_counts(events):
+    """Late events per query on source ev (SQL.md: every window expired at the stamp)."""
+    st = stamps(events)
+    n = {"t10": 0, "h6": 0, "all10": 0, "hot": 0}
+    for pos, e in enumerate(events):
+        if e is None or st[pos] is None:
+            continue
+        ts = e[2]
+        if st[pos] >= (ts // 10000) * 10000 + 10000:
+            n["t10"] += 1
+            n["all10"] += 1
+        if st[pos] >= (ts // 2000) * 2000 + 6000:
+            n["h6"] += 1
+    return n
+
+
 def close(a, b):
     if a is None or b is None or isinstance(a, (str, bool)) or isinstance(b, (str, bool)):
         return a == b
@@ -348,9 +364,27 @@ def main():
             err = compare(name, got, want)
             if err:
                 failures.append("workers %d: %s" % (workers, err))
-        dl = open(os.path.join(out, "dead.jsonl")).read().splitlines()
-        if len(dl) != nbad:
-            failures.append("workers %d: %d dead letters, expected %d" % (workers, len(dl), nbad))
+        late = late_counts(events)
+        dl = open(os.path.join(out, "dead.jsonl"), "rb").read().splitlines()
+        for line in dl:
+            try:
+                d = json.loads(line)
+                assert isinstance(d, dict) and isinstance(d["reason"], str)
+            except Exception:
+                failures.append("workers %d: dead letter is not a JSON object with a reason: %r"
+                                % (workers, line[:200]))
+                break
+        if len(dl) != nbad + sum(late.values()):
+            failures.append("workers %d: %d dead letters, expected %d rejected + %d late" % (
+                workers, len(dl), nbad, sum(late.values())))
+        decoded = len(events) - nbad
+        for qn, want_late in late.items():
+            line = [l for l in log.splitlines() if l.strip().startswith("query %s:" % qn)]
+            c = dict(kv.split("=") for kv in line[0].split(":", 1)[1].split()) if line else {}
+            c = {k: int(v) for k, v in c.items()}
+            if c.get("late") != want_late or sum(c.values()) != decoded:
+                failures.append("workers %d: query %s counters %s: expected late=%d and a sum "
+                                "of %d" % (workers, qn, c, want_late, decoded))
     for name in exp:
         a = open(os.path.join(outs[1], name + ".jsonl"), "rb").read()
         b = open(os.path.join(outs[4], name + ".jsonl"), "rb").read()

@@ -531,6 +531,11 @@ static void test_secret(void **state)
         {"redis://:pw@h", "redis://:<secret>@h"},
         {"redis://h:6379/0", "redis://h:6379/0"},
         {"user@example.com", "user@example.com"},
+        {"redis:/u:pw@h", "redis:/u:<secret>@h"},
+        {"redis:pw@h", "redis:<secret>@h"},
+        {"u:pw@h", "u:<secret>@h"},
+        {"x@y://u:pw@h", "x@y://u:<secret>@h"},
+        {"a://@h", "a://<secret>@h"},
         {"", ""},
     };
     for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
