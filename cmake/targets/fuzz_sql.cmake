@@ -11,7 +11,8 @@ if(SL_FUZZ)
   # New inputs go to the build tree, never into the committed seed corpus.
   file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz_sql_corpus)
   add_test(NAME fuzz/fuzz_sql
-           COMMAND fuzz_sql -runs=100000 -timeout=10 ${CMAKE_BINARY_DIR}/fuzz_sql_corpus
+           COMMAND fuzz_sql -runs=100000 -timeout=10
+                   -dict=${CMAKE_SOURCE_DIR}/tests/fuzz/sql.dict ${CMAKE_BINARY_DIR}/fuzz_sql_corpus
                    ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/sql)
   set_tests_properties(fuzz/fuzz_sql PROPERTIES LABELS fuzz TIMEOUT 900)
 else()

@@ -381,6 +381,83 @@ static void test_type_names(void **state)
     assert_true(sl__type_from_name("DUBLE", &t) < 0);
 }
 
+
+/* A file full of errors: all are counted, the first 1000 kept, the printout says so. */
+static void test_diagnostics_capped(void **state)
+{
+    (void)state;
+    char *q = malloc(3 * 1500 + 1);
+    for (int i = 0; i < 1500; i++) {
+        memcpy(q + 3 * i, "x;\n", 3);
+    }
+    q[3 * 1500] = '\0';
+    struct sl_diags d = {0};
+    struct sl_catalog *cat = NULL;
+    assert_true(sl_front_load_text("m.sql", q, strlen(q), &cat, &d) < 0);
+    assert_int_equal(d.errors, 1500);
+    assert_int_equal(d.n, 1000);
+    assert_int_equal(d.v[999].line, 1000);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    sl_diags_print(&d, f);
+    fclose(f);
+    const char *last = "sluice: 500 more diagnostics not shown\n";
+    assert_true(len > strlen(last));
+    assert_string_equal(out + len - strlen(last), last);
+    free(out);
+    free(q);
+    sl_diags_fini(&d);
+}
+
+/* Lines longer than 160 code points are shown as a window around the column. */
+static void test_long_line_window(void **state)
+{
+    (void)state;
+    struct sl_diags d = {0};
+    struct sl_diag g = {.level = SL_DIAG_ERROR, .line = 1, .col = 201};
+    char line[401];
+    for (int i = 0; i < 400; i++) {
+        line[i] = (char)('a' + i % 26);
+    }
+    line[400] = '\0';
+    g.file = "l.sql";
+    g.msg = "m";
+    g.src_line = line;
+    d.v = &g;
+    d.n = 1;
+    d.errors = 1;
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    sl_diags_print(&d, f);
+    fclose(f);
+    /* code points 120..279 (0-based) are shown: 80 before column 201, 80 from it */
+    char want[1024];
+    snprintf(want, sizeof(want), "l.sql:1:201: error: m\n    …%.160s…\n    %*s^\n", line + 120,
+             81, "");
+    assert_string_equal(out, want);
+    free(out);
+    /* near the start: no cut on the left */
+    g.col = 3;
+    out = NULL;
+    f = open_memstream(&out, &len);
+    sl_diags_print(&d, f);
+    fclose(f);
+    snprintf(want, sizeof(want), "l.sql:1:3: error: m\n    %.160s…\n      ^\n", line);
+    assert_string_equal(out, want);
+    free(out);
+    /* a tab before the column is copied into the caret line */
+    g.src_line = "\tab";
+    g.col = 3;
+    out = NULL;
+    f = open_memstream(&out, &len);
+    sl_diags_print(&d, f);
+    fclose(f);
+    assert_string_equal(out, "l.sql:1:3: error: m\n    \tab\n    \t ^\n");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +478,8 @@ int main(void)
         cmocka_unit_test(test_durations_out),
         cmocka_unit_test(test_suggestions),
         cmocka_unit_test(test_type_names),
+        cmocka_unit_test(test_diagnostics_capped),
+        cmocka_unit_test(test_long_line_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
