@@ -392,7 +392,9 @@ static void read_dir(struct sl__front *fr, const char *path)
     if (n == 0) {
         sl__diag_plain(fr, SL_DIAG_ERROR, path, "no *.sql files in this directory");
     }
-    qsort(names, (size_t)n, sizeof(*names), str_cmp);
+    if (n > 1) {
+        qsort(names, (size_t)n, sizeof(*names), str_cmp);
+    }
     for (int i = 0; i < n; i++) {
         read_file(fr, names[i]);
         free(names[i]);
