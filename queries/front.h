@@ -26,6 +26,9 @@ struct sl_diag {
     int line, col;  /* 1-based; 0 when unknown */
     char *msg;      /* what is wrong and, where possible, the fix */
     char *src_line; /* the line of the file, for the caret display; NULL if unknown */
+    int src_col;    /* column of src_line's first code point: 1, or more when a line longer
+                     * than 160 code points was cut to a window around col (src_line then
+                     * begins and/or ends with "…"); 0 is taken as 1 */
 };
 
 struct sl_diags {

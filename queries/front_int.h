@@ -90,7 +90,7 @@ struct sl__tok {
     uint32_t off;  /* byte offset of the token in its file */
     uint32_t len;  /* bytes of source text */
     int line, col; /* 1-based; col counts code points */
-    char *val;     /* IDENT/QIDENT/STRING/INT/FLOAT: NUL-terminated value (malloc'd) */
+    char *val;     /* IDENT/QIDENT/STRING/INT/FLOAT: NUL-terminated value (in the arena) */
     size_t vlen;
 };
 

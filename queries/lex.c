@@ -76,15 +76,10 @@ static struct sl__tok *push(struct lexer *lx, enum sl__tok_kind kind, size_t sta
     return t;
 }
 
-static char *dupn(const char *s, size_t n)
+/* Token values live in the load's arena: one allocation per 64 KiB, not per token. */
+static char *dupn(struct lexer *lx, const char *s, size_t n)
 {
-    char *d = malloc(n + 1);
-    if (d == NULL) {
-        abort();
-    }
-    memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
+    return sl__arena_strndup(&lx->fr->arena, s, n);
 }
 
 static bool ident_start(unsigned char c)
@@ -128,14 +123,18 @@ static void lex_string(struct lexer *lx, size_t start, int line, int col)
     struct sl_err err = {{0}};
     size_t at = 0;
     unsigned flags = 0;
-    if (sl__string_value(lx->s + body, body_end - body, &t->val, &t->vlen, &flags, &err, &at) <
-        0) {
+    char *val = NULL;
+    size_t vlen = 0;
+    if (sl__string_value(lx->s + body, body_end - body, &val, &vlen, &flags, &err, &at) < 0) {
         t->flags |= SL_TOKF_BAD;
-        t->val = dupn("", 0);
+        t->val = dupn(lx, "", 0);
         t->vlen = 0;
         sl__diag_at(lx->fr, SL_DIAG_ERROR, lx->file, (uint32_t)(body + at), "%s", err.msg);
         return;
     }
+    t->val = dupn(lx, val, vlen);
+    t->vlen = vlen;
+    free(val);
     t->flags |= (uint8_t)flags;
 }
 
@@ -161,11 +160,8 @@ static void lex_qident(struct lexer *lx, size_t start, int line, int col)
     }
     size_t body_end = lx->i;
     advance(lx, 1);
-    char *v = malloc(body_end - body + 1);
+    char *v = sl__arena_alloc(&lx->fr->arena, body_end - body + 1);
     size_t n = 0;
-    if (v == NULL) {
-        abort();
-    }
     for (size_t j = body; j < body_end; j++) {
         v[n++] = lx->s[j];
         if (lx->s[j] == '"') {
@@ -174,7 +170,6 @@ static void lex_qident(struct lexer *lx, size_t start, int line, int col)
     }
     v[n] = '\0';
     if (n == 0 || n > SL__MAX_IDENT || memchr(v, '\0', n) != NULL) {
-        free(v);
         push(lx, SL_TOK_ERROR, start, line, col);
         sl__diag_at(lx->fr, SL_DIAG_ERROR, lx->file, (uint32_t)start,
                     n == 0 ? "empty quoted identifier" : "bad quoted identifier (too long, "
@@ -225,7 +220,7 @@ static void lex_number(struct lexer *lx, size_t start, int line, int col)
         return;
     }
     struct sl__tok *t = push(lx, is_float ? SL_TOK_FLOAT : SL_TOK_INT, start, line, col);
-    t->val = dupn(lx->s + start, lx->i - start);
+    t->val = dupn(lx, lx->s + start, lx->i - start);
     t->vlen = lx->i - start;
 }
 
@@ -294,7 +289,7 @@ void sl__lex_file(struct sl__front *fr, int file)
                 continue;
             }
             struct sl__tok *t = push(&lx, SL_TOK_IDENT, start, line, col);
-            t->val = dupn(lx.s + start, lx.i - start);
+            t->val = dupn(&lx, lx.s + start, lx.i - start);
             t->vlen = lx.i - start;
             continue;
         }

@@ -28,6 +28,54 @@ static char *xstrndup(const char *s, size_t n)
     return d;
 }
 
+/* Byte offset of code point k (0-based) in s[0..n), or n. */
+static size_t cp_offset(const char *s, size_t n, int k)
+{
+    size_t i = 0;
+    for (int c = 0; c < k && i < n; c++) {
+        i++;
+        while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80) {
+            i++;
+        }
+    }
+    return i;
+}
+
+#define LINE_WINDOW 160 /* code points kept of a long line: half before the column */
+
+/* Keeps the source line of g for the caret display. A line longer than LINE_WINDOW code
+ * points is cut to a window around the column, with … where it was cut, so that a file of
+ * long lines and many errors stays small in memory and on screen. */
+static void keep_line(struct sl_diag *g, const char *line, size_t len)
+{
+    int n = 0;
+    for (size_t i = 0; i < len; i++) {
+        n += ((unsigned char)line[i] & 0xC0) != 0x80;
+    }
+    int start = 0, end = n;
+    if (n > LINE_WINDOW) {
+        start = g->col - 1 - LINE_WINDOW / 2;
+        if (start < 0) {
+            start = 0;
+        }
+        end = start + LINE_WINDOW;
+        if (end > n) {
+            end = n;
+            start = n - LINE_WINDOW;
+        }
+    }
+    size_t b = cp_offset(line, len, start), e = cp_offset(line, len, end);
+    size_t cap = (e - b) + 2 * strlen("…") + 1;
+    char *s = malloc(cap);
+    if (s == NULL) {
+        abort();
+    }
+    snprintf(s, cap, "%s%.*s%s", start > 0 ? "…" : "", (int)(e - b), line + b,
+             end < n ? "…" : "");
+    g->src_line = s;
+    g->src_col = start > 0 ? start : 1; /* "…" stands in the column before the window */
+}
+
 static SL_PRINTF(7, 0) void add_diag(struct sl__front *fr, enum sl_diag_level lvl, int file,
                                       uint32_t off, int line, int col, const char *fmt,
                                       va_list ap)
@@ -90,7 +138,7 @@ static SL_PRINTF(7, 0) void add_diag(struct sl__front *fr, enum sl_diag_level lv
             if (e > b && text[e - 1] == '\r') {
                 e--;
             }
-            g->src_line = xstrndup(text + b, e - b);
+            keep_line(g, text + b, e - b);
         }
     }
     fr->dkeys[d->n] = (struct sl__dkey){.file = file < 0 ? fr->nfiles : file, .off = off,
@@ -160,56 +208,18 @@ void sl__diag_plain(struct sl__front *fr, enum sl_diag_level lvl, const char *fi
     }
 }
 
-/* Byte offset of code point k (0-based) in s, or strlen(s). */
-static size_t cp_offset(const char *s, int k)
+/* The source line, then a caret under column col; tabs before the column are copied into
+ * the caret line so that it lines up. */
+static void print_source_line(FILE *f, const struct sl_diag *g)
 {
-    size_t i = 0;
-    for (int c = 0; c < k && s[i] != '\0'; c++) {
-        i++;
-        while (((unsigned char)s[i] & 0xC0) == 0x80) {
-            i++;
-        }
-    }
-    return i;
-}
-
-#define LINE_WINDOW 160 /* code points shown of a long line: half before the column */
-
-/* The source line, then a caret under column col. A line longer than LINE_WINDOW code
- * points is shown as a window around the column, with … where it was cut. Tabs before the
- * column are copied into the caret line so that it lines up. */
-static void print_source_line(FILE *f, const char *line, int col)
-{
-    int n = 0;
-    for (const unsigned char *p = (const unsigned char *)line; *p != '\0'; p++) {
-        n += (*p & 0xC0) != 0x80;
-    }
-    int start = 0, end = n;
-    if (n > LINE_WINDOW) {
-        start = col - 1 - LINE_WINDOW / 2;
-        if (start < 0) {
-            start = 0;
-        }
-        end = start + LINE_WINDOW;
-        if (end > n) {
-            end = n;
-            start = n - LINE_WINDOW;
-        }
-    }
-    size_t b = cp_offset(line, start), e = cp_offset(line, end);
-    fprintf(f, "    %s%.*s%s\n    ", start > 0 ? "…" : "", (int)(e - b), line + b,
-            end < n ? "…" : "");
-    if (start > 0) {
-        fputc(' ', f);
-    }
-    const unsigned char *s = (const unsigned char *)line + b;
-    for (int c = start + 1; c < col && *s != '\0';) {
+    fprintf(f, "    %s\n    ", g->src_line);
+    const unsigned char *s = (const unsigned char *)g->src_line;
+    for (int c = g->src_col > 0 ? g->src_col : 1; c < g->col && *s != '\0'; c++) {
         fputc(*s == '\t' ? '\t' : ' ', f);
         s++;
         while ((*s & 0xC0) == 0x80) {
             s++;
         }
-        c++;
     }
     fputs("^\n", f);
 }
@@ -229,7 +239,7 @@ void sl_diags_print(const struct sl_diags *d, FILE *f)
         }
         fprintf(f, "%s:%d:%d: %s: %s\n", g->file, g->line, g->col, lvl, g->msg);
         if (g->src_line != NULL) {
-            print_source_line(f, g->src_line, g->col);
+            print_source_line(f, g);
         }
     }
     if (d->errors + d->warnings > d->n) {
@@ -409,10 +419,7 @@ static void front_fini(struct sl__front *fr)
         free(fr->files[i].text);
     }
     free(fr->files);
-    for (int i = 0; i < fr->ntoks; i++) {
-        free(fr->toks[i].val);
-    }
-    free(fr->toks);
+    free(fr->toks); /* their values live in the arena */
     free(fr->dkeys);
     sl__arena_fini(&fr->arena);
 }

@@ -45,9 +45,7 @@ static void lex_str(struct lexed *lx, const char *text)
 
 static void done(struct lexed *lx)
 {
-    for (int i = 0; i < lx->fr.ntoks; i++) {
-        free(lx->fr.toks[i].val);
-    }
+    sl__arena_fini(&lx->fr.arena); /* token values */
     free(lx->fr.toks);
     free(lx->fr.files[0].name);
     free(lx->fr.files[0].text);
@@ -410,51 +408,58 @@ static void test_diagnostics_capped(void **state)
     sl_diags_fini(&d);
 }
 
-/* Lines longer than 160 code points are shown as a window around the column. */
-static void test_long_line_window(void **state)
+/* Lines longer than 160 code points are kept as a window around the column. */
+static char *printed(const char *text)
 {
-    (void)state;
     struct sl_diags d = {0};
-    struct sl_diag g = {.level = SL_DIAG_ERROR, .line = 1, .col = 201};
-    char line[401];
-    for (int i = 0; i < 400; i++) {
-        line[i] = (char)('a' + i % 26);
-    }
-    line[400] = '\0';
-    g.file = "l.sql";
-    g.msg = "m";
-    g.src_line = line;
-    d.v = &g;
-    d.n = 1;
-    d.errors = 1;
+    struct sl_catalog *cat = NULL;
+    assert_true(sl_front_load_text("l.sql", text, strlen(text), &cat, &d) < 0);
     char *out = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
     sl_diags_print(&d, f);
     fclose(f);
-    /* code points 120..279 (0-based) are shown: 80 before column 201, 80 from it */
+    sl_diags_fini(&d);
+    return out;
+}
+
+static void test_long_line_window(void **state)
+{
+    (void)state;
+    /* 200 spaces, then an unexpected '#' at column 201, then 199 more spaces */
+    char line[402];
+    memset(line, ' ', 400);
+    line[200] = '#';
+    line[400] = '\0';
+    char *out = printed(line);
+    /* code points 120..279 (0-based) are kept: 80 before column 201 and 80 from it */
     char want[1024];
-    snprintf(want, sizeof(want), "l.sql:1:201: error: m\n    …%.160s…\n    %*s^\n", line + 120,
-             81, "");
+    snprintf(want, sizeof(want),
+             "l.sql:1:201: error: unexpected character '#'\n    …%.160s…\n    %*s^\n1 error\n",
+             line + 120, 81, "");
+    /* the load's own summary line is not printed by sl_diags_print */
+    want[strlen(want) - strlen("1 error\n")] = '\0';
     assert_string_equal(out, want);
     free(out);
-    /* near the start: no cut on the left */
-    g.col = 3;
-    out = NULL;
-    f = open_memstream(&out, &len);
-    sl_diags_print(&d, f);
-    fclose(f);
-    snprintf(want, sizeof(want), "l.sql:1:3: error: m\n    %.160s…\n      ^\n", line);
+    /* near the start: cut on the right only */
+    memset(line, ' ', 400);
+    line[2] = '#';
+    out = printed(line);
+    snprintf(want, sizeof(want), "l.sql:1:3: error: unexpected character '#'\n    %.160s…\n"
+                                 "      ^\n", line);
+    assert_string_equal(out, want);
+    free(out);
+    /* near the end: cut on the left only; the window is the last 160 code points */
+    memset(line, ' ', 400);
+    line[397] = '#';
+    out = printed(line);
+    snprintf(want, sizeof(want), "l.sql:1:398: error: unexpected character '#'\n    …%s\n"
+                                 "    %*s^\n", line + 240, 1 + 157, "");
     assert_string_equal(out, want);
     free(out);
     /* a tab before the column is copied into the caret line */
-    g.src_line = "\tab";
-    g.col = 3;
-    out = NULL;
-    f = open_memstream(&out, &len);
-    sl_diags_print(&d, f);
-    fclose(f);
-    assert_string_equal(out, "l.sql:1:3: error: m\n    \tab\n    \t ^\n");
+    out = printed("\t #");
+    assert_string_equal(out, "l.sql:1:3: error: unexpected character '#'\n    \t #\n    \t ^\n");
     free(out);
 }
 
