@@ -54,8 +54,8 @@ int sl_cmd_check(int argc, char **argv)
         if (cat->nsources + cat->nplans > 0) {
             fputc('\n', stdout);
         }
-        printf("ok: %d source%s, %d sink%s", cat->nsources, plural(cat->nsources),
-               cat->nplans, plural(cat->nplans));
+        printf("ok: %d source%s, %d sink%s", cat->nsources, plural(cat->nsources), cat->nplans,
+               plural(cat->nplans));
         if (d.warnings > 0) {
             printf(", %d warning%s", d.warnings, plural(d.warnings));
         }

@@ -51,8 +51,8 @@ int sl_front_load(const char *const *paths, int npaths, struct sl_catalog **ret,
                   struct sl_diags *d);
 
 /* Loads one in-memory text as if it were the file `name` (tests, fuzzing). */
-int sl_front_load_text(const char *name, const char *text, size_t len,
-                       struct sl_catalog **ret, struct sl_diags *d);
+int sl_front_load_text(const char *name, const char *text, size_t len, struct sl_catalog **ret,
+                       struct sl_diags *d);
 
 /* Prints each plan for `sluice check`: source, window, group key, aggregate states, output
  * columns with types, sink. Secret option values are printed as <secret>. */

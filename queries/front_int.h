@@ -35,7 +35,7 @@
 #define SL__MAX_COLUMNS      4096        /* columns of one source */
 #define SL__MAX_ITEMS        4096        /* SELECT items, GROUP BY items, options */
 #define SL__MAX_FILES        65535
-#define SL__MAX_DIAGS        1000        /* diagnostics kept (all are counted) */
+#define SL__MAX_DIAGS        1000 /* diagnostics kept (all are counted) */
 
 /* ---- the arena: AST nodes and their strings, freed at once at the end of a load ---- */
 struct sl__arena_blk;
@@ -55,8 +55,8 @@ struct sl__file {
 
 enum sl__tok_kind {
     SL_TOK_EOF,
-    SL_TOK_ERROR, /* a lexical error, already reported */
-    SL_TOK_IDENT, /* val: as written */
+    SL_TOK_ERROR,  /* a lexical error, already reported */
+    SL_TOK_IDENT,  /* val: as written */
     SL_TOK_QIDENT, /* "quoted": val unquoted, case kept */
     SL_TOK_STRING, /* val: unescaped and substituted */
     SL_TOK_INT,
@@ -121,8 +121,8 @@ void sl__diag_at(struct sl__front *fr, enum sl_diag_level lvl, int file, uint32_
 void sl__diag_lc(struct sl__front *fr, enum sl_diag_level lvl, int file, int line, int col,
                  const char *fmt, ...) SL_PRINTF(6, 7);
 /* A diagnostic tied to no position (file may be NULL). */
-void sl__diag_plain(struct sl__front *fr, enum sl_diag_level lvl, const char *file,
-                    const char *fmt, ...) SL_PRINTF(4, 5);
+void sl__diag_plain(struct sl__front *fr, enum sl_diag_level lvl, const char *file, const char *fmt,
+                    ...) SL_PRINTF(4, 5);
 
 /* ---- lexing and substitution ---- */
 /* Appends the tokens of files[file] (without EOF) to fr->toks, reporting lexical errors. */
@@ -137,8 +137,8 @@ void sl__pos_of(const char *text, size_t off, int *ret_line, int *ret_col);
  * Returns 0 with *ret (malloc'd, NUL-terminated; *ret_len bytes, may hold NULs only if the
  * raw body did) and *ret_flags (SL_TOKF_SECRET), or < 0 with err and *ret_at, the offset in
  * raw of the faulty ${. */
-int sl__string_value(const char *raw, size_t n, char **ret, size_t *ret_len,
-                     unsigned *ret_flags, struct sl_err *err, size_t *ret_at);
+int sl__string_value(const char *raw, size_t n, char **ret, size_t *ret_len, unsigned *ret_flags,
+                     struct sl_err *err, size_t *ret_at);
 
 /* ---- text helpers ---- */
 /* The source text of tokens [first, last], whitespace and comments between tokens folded
@@ -159,8 +159,8 @@ enum sl__ast_kind {
     SL_AST_BOOL,
     SL_AST_NULL,
     SL_AST_INTERVAL,
-    SL_AST_COL,    /* name [qual.] */
-    SL_AST_STAR,   /* * as a select item or COUNT(*) argument */
+    SL_AST_COL,  /* name [qual.] */
+    SL_AST_STAR, /* * as a select item or COUNT(*) argument */
     SL_AST_NEG,
     SL_AST_NOT,
     SL_AST_BINARY, /* op: enum sl_expr_op (ADD … GE, AND, OR, CONCAT) */
@@ -178,18 +178,18 @@ struct sl__ast {
     uint8_t op;
     bool negated, distinct, star, has_else, has_operand, quoted;
     uint8_t cast_type;
-    int64_t i;       /* INT, BOOL, INTERVAL (ms) */
-    double d;        /* FLOAT */
-    char *s;         /* STRING value, COL name, CALL name */
+    int64_t i; /* INT, BOOL, INTERVAL (ms) */
+    double d;  /* FLOAT */
+    char *s;   /* STRING value, COL name, CALL name */
     size_t slen;
-    char *qual;      /* COL: qualifier, or NULL */
+    char *qual; /* COL: qualifier, or NULL */
     bool qual_quoted;
-    bool secret;     /* STRING: from ${file:…} */
+    bool secret; /* STRING: from ${file:…} */
     struct sl__ast **args;
     int nargs;
     struct sl__ast *filter; /* CALL */
-    int tok;         /* where errors point (operator, name, …) */
-    int first, last; /* token span, for text */
+    int tok;                /* where errors point (operator, name, …) */
+    int first, last;        /* token span, for text */
 };
 
 struct sl__opt {
@@ -228,14 +228,14 @@ struct sl__select {
     struct sl__item *items;
     int nitems;
     /* FROM */
-    int from_tok;      /* the source name or the window function name */
-    int window;        /* enum sl_window_kind */
+    int from_tok; /* the source name or the window function name */
+    int window;   /* enum sl_window_kind */
     char *src;
     bool src_quoted;
     int src_tok;
-    char *alias;       /* FROM … [AS] alias */
+    char *alias; /* FROM … [AS] alias */
     bool alias_quoted;
-    struct sl__ast *timecol; /* windowed: SL_AST_COL */
+    struct sl__ast *timecol;     /* windowed: SL_AST_COL */
     struct sl__interval a, b, c; /* TUMBLE size; HOP slide, size; SESSION gap, max_duration */
     struct sl__ast *where;
     struct sl__ast **group;

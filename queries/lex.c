@@ -4,9 +4,9 @@
  * Tokens of every file of a load go into one array (front_int.h), each with its file, byte
  * offset, and 1-based line and column (columns count code points, so carets line up under
  * UTF-8 text). Comments run from -- to the end of the line, or from slash-star to star-slash
- * (not nested, as in Flink). Identifiers are letters, digits, '_' and '$' (and any byte >= 0x80), not starting
- * with a digit or '$'; "double-quoted" identifiers keep their case and use "" for a quote;
- * 'strings' use '' for a quote and get ${…} substitution (subst.c). A lexical error is
+ * (not nested, as in Flink). Identifiers are letters, digits, '_' and '$' (and any byte >= 0x80),
+ * not starting with a digit or '$'; "double-quoted" identifiers keep their case and use "" for a
+ * quote; 'strings' use '' for a quote and get ${…} substitution (subst.c). A lexical error is
  * reported once and leaves an SL_TOK_ERROR token, which the parser treats as an error
  * already reported.
  */
@@ -172,8 +172,9 @@ static void lex_qident(struct lexer *lx, size_t start, int line, int col)
     if (n == 0 || n > SL__MAX_IDENT || memchr(v, '\0', n) != NULL) {
         push(lx, SL_TOK_ERROR, start, line, col);
         sl__diag_at(lx->fr, SL_DIAG_ERROR, lx->file, (uint32_t)start,
-                    n == 0 ? "empty quoted identifier" : "bad quoted identifier (too long, "
-                                                         "or a NUL byte)");
+                    n == 0 ? "empty quoted identifier"
+                           : "bad quoted identifier (too long, "
+                             "or a NUL byte)");
         return;
     }
     struct sl__tok *t = push(lx, SL_TOK_QIDENT, start, line, col);
@@ -213,9 +214,8 @@ static void lex_number(struct lexer *lx, size_t start, int line, int col)
             advance(lx, 1);
         }
         push(lx, SL_TOK_ERROR, start, line, col);
-        sl__diag_at(lx->fr, SL_DIAG_ERROR, lx->file, (uint32_t)start,
-                    "bad number '%.*s'%s", (int)(lx->i - start > 60 ? 60 : lx->i - start),
-                    lx->s + start,
+        sl__diag_at(lx->fr, SL_DIAG_ERROR, lx->file, (uint32_t)start, "bad number '%.*s'%s",
+                    (int)(lx->i - start > 60 ? 60 : lx->i - start), lx->s + start,
                     " (an interval is written INTERVAL '10s' or INTERVAL '10' SECOND)");
         return;
     }
@@ -381,8 +381,7 @@ void sl__lex_file(struct sl__front *fr, int file)
             sl__diag_at(fr, SL_DIAG_ERROR, file, (uint32_t)start,
                         "unexpected character (byte 0x%02x)", (unsigned char)c);
         } else {
-            sl__diag_at(fr, SL_DIAG_ERROR, file, (uint32_t)start, "unexpected character '%c'",
-                        c);
+            sl__diag_at(fr, SL_DIAG_ERROR, file, (uint32_t)start, "unexpected character '%c'", c);
         }
     }
     /* A statement ends at the end of its file: the last ';' of a file may be left out, and a

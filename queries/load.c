@@ -70,15 +70,13 @@ static void keep_line(struct sl_diag *g, const char *line, size_t len)
     if (s == NULL) {
         abort();
     }
-    snprintf(s, cap, "%s%.*s%s", start > 0 ? "…" : "", (int)(e - b), line + b,
-             end < n ? "…" : "");
+    snprintf(s, cap, "%s%.*s%s", start > 0 ? "…" : "", (int)(e - b), line + b, end < n ? "…" : "");
     g->src_line = s;
     g->src_col = start > 0 ? start : 1; /* "…" stands in the column before the window */
 }
 
 static SL_PRINTF(7, 0) void add_diag(struct sl__front *fr, enum sl_diag_level lvl, int file,
-                                      uint32_t off, int line, int col, const char *fmt,
-                                      va_list ap)
+                                     uint32_t off, int line, int col, const char *fmt, va_list ap)
 {
     struct sl_diags *d = fr->d;
     char msg[1024];
@@ -141,8 +139,8 @@ static SL_PRINTF(7, 0) void add_diag(struct sl__front *fr, enum sl_diag_level lv
             keep_line(g, text + b, e - b);
         }
     }
-    fr->dkeys[d->n] = (struct sl__dkey){.file = file < 0 ? fr->nfiles : file, .off = off,
-                                       .seq = d->n};
+    fr->dkeys[d->n] =
+        (struct sl__dkey){.file = file < 0 ? fr->nfiles : file, .off = off, .seq = d->n};
     d->n++;
     if (lvl == SL_DIAG_ERROR) {
         d->errors++;
@@ -193,8 +191,8 @@ void sl__diag_lc(struct sl__front *fr, enum sl_diag_level lvl, int file, int lin
     va_end(ap);
 }
 
-void sl__diag_plain(struct sl__front *fr, enum sl_diag_level lvl, const char *file,
-                    const char *fmt, ...)
+void sl__diag_plain(struct sl__front *fr, enum sl_diag_level lvl, const char *file, const char *fmt,
+                    ...)
 {
     /* a file that could not be read is not in fr->files: give it a name only */
     va_list ap;
@@ -305,8 +303,8 @@ static void add_file(struct sl__front *fr, const char *name, char *text, size_t 
         abort();
     }
     fr->files = v;
-    fr->files[fr->nfiles++] = (struct sl__file){
-        .name = xstrndup(name, strlen(name)), .text = text, .len = len};
+    fr->files[fr->nfiles++] =
+        (struct sl__file){.name = xstrndup(name, strlen(name)), .text = text, .len = len};
 }
 
 static void read_file(struct sl__front *fr, const char *path)
@@ -424,8 +422,7 @@ static void front_fini(struct sl__front *fr)
     sl__arena_fini(&fr->arena);
 }
 
-static int finish(struct sl__front *fr, int first_diag, int errors_before,
-                  struct sl_catalog **ret)
+static int finish(struct sl__front *fr, int first_diag, int errors_before, struct sl_catalog **ret)
 {
     struct sl_catalog *cat = NULL;
     for (int i = 0; i < fr->nfiles; i++) {
@@ -447,8 +444,7 @@ static int finish(struct sl__front *fr, int first_diag, int errors_before,
     return r;
 }
 
-int sl_front_load(const char *const *paths, int npaths, struct sl_catalog **ret,
-                  struct sl_diags *d)
+int sl_front_load(const char *const *paths, int npaths, struct sl_catalog **ret, struct sl_diags *d)
 {
     struct sl__front fr = {.d = d};
     int first = d->n, errors = d->errors;
@@ -466,8 +462,8 @@ int sl_front_load(const char *const *paths, int npaths, struct sl_catalog **ret,
     return finish(&fr, first, errors, ret);
 }
 
-int sl_front_load_text(const char *name, const char *text, size_t len,
-                       struct sl_catalog **ret, struct sl_diags *d)
+int sl_front_load_text(const char *name, const char *text, size_t len, struct sl_catalog **ret,
+                       struct sl_diags *d)
 {
     struct sl__front fr = {.d = d};
     int first = d->n, errors = d->errors;

@@ -44,11 +44,11 @@ struct parser {
 };
 
 static const char *const reserved[] = {
-    "SELECT", "FROM",  "WHERE", "GROUP",   "HAVING", "EMIT",     "ALLOWED", "AND",
-    "OR",     "NOT",   "IS",    "IN",      "BETWEEN", "LIKE",    "CASE",    "WHEN",
-    "THEN",   "ELSE",  "END",   "AS",      "CAST",   "NULL",     "TRUE",    "FALSE",
-    "INTERVAL", "DISTINCT", "CREATE", "WITH", "ORDER", "LIMIT",   "UNION",   "JOIN",
-    "ON",     "BY",    "OVER",  "FILTER",  "WINDOW",
+    "SELECT",   "FROM",     "WHERE",  "GROUP",  "HAVING",  "EMIT",  "ALLOWED", "AND",
+    "OR",       "NOT",      "IS",     "IN",     "BETWEEN", "LIKE",  "CASE",    "WHEN",
+    "THEN",     "ELSE",     "END",    "AS",     "CAST",    "NULL",  "TRUE",    "FALSE",
+    "INTERVAL", "DISTINCT", "CREATE", "WITH",   "ORDER",   "LIMIT", "UNION",   "JOIN",
+    "ON",       "BY",       "OVER",   "FILTER", "WINDOW",
 };
 
 static bool is_reserved(const char *s)
@@ -190,8 +190,9 @@ static char *parse_name(struct parser *p, const char *what, bool *ret_quoted, in
         return astr(p, t->val);
     }
     if (t->kind == SL_TOK_IDENT) {
-        fail_at(p, p->pos, "expected %s, found the keyword '%s' (write \"%s\" to use it as a "
-                           "name)",
+        fail_at(p, p->pos,
+                "expected %s, found the keyword '%s' (write \"%s\" to use it as a "
+                "name)",
                 what, t->val, t->val);
     }
     expected(p, what);
@@ -227,8 +228,8 @@ static struct sl__interval parse_interval(struct parser *p, const char *what)
         if (unit == NULL) {
             const char *near = sl__suggest(tk(p)->val, units, (int)SL_ARRAY_LEN(units));
             if (near != NULL) {
-                fail_at(p, p->pos, "unknown interval unit '%s'; did you mean '%s'?",
-                        tk(p)->val, near);
+                fail_at(p, p->pos, "unknown interval unit '%s'; did you mean '%s'?", tk(p)->val,
+                        near);
             }
         } else {
             next(p);
@@ -301,7 +302,7 @@ static int parse_list(struct parser *p, struct sl__ast ***ret, const char *what)
 
 static int parse_type(struct parser *p)
 {
-    static const char *const names[] = {"BOOLEAN", "BIGINT", "INT", "DOUBLE", "FLOAT",
+    static const char *const names[] = {"BOOLEAN", "BIGINT", "INT",     "DOUBLE", "FLOAT",
                                         "REAL",    "TEXT",   "VARCHAR", "STRING", "TIMESTAMP"};
     uint8_t type;
     if (!is_kind(p, SL_TOK_IDENT)) {
@@ -312,8 +313,9 @@ static int parse_type(struct parser *p)
         if (near != NULL) {
             fail_at(p, p->pos, "unknown type '%s'; did you mean '%s'?", tk(p)->val, near);
         }
-        fail_at(p, p->pos, "unknown type '%s': expected BOOLEAN, BIGINT, DOUBLE, TEXT or "
-                           "TIMESTAMP",
+        fail_at(p, p->pos,
+                "unknown type '%s': expected BOOLEAN, BIGINT, DOUBLE, TEXT or "
+                "TIMESTAMP",
                 tk(p)->val);
     }
     bool varchar = strcasecmp(tk(p)->val, "VARCHAR") == 0;
@@ -359,8 +361,9 @@ static struct sl__ast *parse_call(struct parser *p, int first)
         expect(p, SL_TOK_RP, "')' after FILTER (WHERE …");
     }
     if (is_kw(p, "OVER")) {
-        fail_at(p, p->pos, "OVER (…) windows are not supported: use FROM TUMBLE(…), HOP(…) "
-                           "or SESSION(…) and GROUP BY");
+        fail_at(p, p->pos,
+                "OVER (…) windows are not supported: use FROM TUMBLE(…), HOP(…) "
+                "or SESSION(…) and GROUP BY");
     }
     e->last = p->pos - 1;
     return e;
@@ -777,8 +780,7 @@ static void parse_options(struct parser *p, struct sl__stmt *st)
                 fail_at(p, p->pos, "an option value cannot hold a NUL byte");
             }
             next(p);
-        } else if (is_kind(p, SL_TOK_INT) || is_kind(p, SL_TOK_FLOAT) ||
-                   is_kind(p, SL_TOK_IDENT)) {
+        } else if (is_kind(p, SL_TOK_INT) || is_kind(p, SL_TOK_FLOAT) || is_kind(p, SL_TOK_IDENT)) {
             struct sl__tok *t = tk(p);
             fail_at(p, p->pos, "option values are strings: write %s = '%.*s'", o.name,
                     (int)(t->len > 60 ? 60 : t->len), p->fr->files[t->file].text + t->off);
@@ -807,25 +809,27 @@ static void parse_source(struct parser *p, struct sl__stmt *st)
             st->has_wm = true;
             next(p);
             next(p);
-            st->wm_col = parse_name(p, "the event-time column after WATERMARK FOR",
-                                    &st->wm_quoted, &st->wm_tok);
+            st->wm_col = parse_name(p, "the event-time column after WATERMARK FOR", &st->wm_quoted,
+                                    &st->wm_tok);
             expect_kw(p, "AS");
             bool quoted;
             int tok;
-            char *again = parse_name(p, "the same column, as in WATERMARK FOR ts AS ts - "
-                                        "INTERVAL '5' SECOND",
+            char *again = parse_name(p,
+                                     "the same column, as in WATERMARK FOR ts AS ts - "
+                                     "INTERVAL '5' SECOND",
                                      &quoted, &tok);
             bool same = (quoted || st->wm_quoted) ? strcmp(again, st->wm_col) == 0
                                                   : strcasecmp(again, st->wm_col) == 0;
             if (!same) {
-                fail_at(p, tok, "WATERMARK FOR %s AS must use the same column: %s - "
-                                "INTERVAL '5' SECOND",
+                fail_at(p, tok,
+                        "WATERMARK FOR %s AS must use the same column: %s - "
+                        "INTERVAL '5' SECOND",
                         st->wm_col, st->wm_col);
             }
             if (is_kind(p, SL_TOK_MINUS)) {
                 next(p);
-                struct sl__interval iv = parse_interval(
-                    p, "INTERVAL after '-', as in ts - INTERVAL '5' SECOND");
+                struct sl__interval iv =
+                    parse_interval(p, "INTERVAL after '-', as in ts - INTERVAL '5' SECOND");
                 if (iv.ms < 0) {
                     fail_at(p, iv.tok, "the watermark delay cannot be negative");
                 }
@@ -888,8 +892,8 @@ static void parse_window(struct parser *p, struct sl__select *sel)
                                                 : SL_WINDOW_SESSION;
     next(p);
     next(p); /* ( */
-    if (is_kw(p, "TABLE") && (tk_at(p, 1)->kind == SL_TOK_IDENT ||
-                              tk_at(p, 1)->kind == SL_TOK_QIDENT)) {
+    if (is_kw(p, "TABLE") &&
+        (tk_at(p, 1)->kind == SL_TOK_IDENT || tk_at(p, 1)->kind == SL_TOK_QIDENT)) {
         next(p); /* Flink's TABLE src */
     }
     sel->src = parse_name(p, "the source name", &sel->src_quoted, &sel->src_tok);
@@ -968,8 +972,7 @@ static struct sl__select *parse_select(struct parser *p)
             it.e = parse_expr(p);
             if (is_kw(p, "AS")) {
                 next(p);
-                it.alias = parse_name(p, "a column name after AS", &it.alias_quoted,
-                                      &it.alias_tok);
+                it.alias = parse_name(p, "a column name after AS", &it.alias_quoted, &it.alias_tok);
             } else if (is_kind(p, SL_TOK_QIDENT) ||
                        (is_kind(p, SL_TOK_IDENT) && !is_reserved(tk(p)->val))) {
                 it.alias = parse_name(p, "a column name", &it.alias_quoted, &it.alias_tok);
@@ -1057,8 +1060,9 @@ static struct sl__select *parse_select(struct parser *p)
         }
     }
     if (is_kw(p, "ORDER")) {
-        fail_at(p, p->pos, "ORDER BY is not supported: window rows leave in window order, "
-                           "per-event rows in source order");
+        fail_at(p, p->pos,
+                "ORDER BY is not supported: window rows leave in window order, "
+                "per-event rows in source order");
     }
     if (is_kw(p, "LIMIT")) {
         fail_at(p, p->pos, "LIMIT is not supported on a stream");
@@ -1068,8 +1072,9 @@ static struct sl__select *parse_select(struct parser *p)
     }
     if (!is_kind(p, SL_TOK_SEMI) && !is_kind(p, SL_TOK_EOF)) {
         if (clause_start(p)) {
-            fail_at(p, p->pos, "%s is out of place: the order is WHERE, GROUP BY, HAVING, "
-                               "EMIT, ALLOWED LATENESS (each once)",
+            fail_at(p, p->pos,
+                    "%s is out of place: the order is WHERE, GROUP BY, HAVING, "
+                    "EMIT, ALLOWED LATENESS (each once)",
                     tk(p)->val);
         }
         expected(p, "';' at the end of the statement");
@@ -1083,12 +1088,14 @@ static void parse_statement(struct parser *p)
     st->create_tok = p->pos;
     if (!is_kw(p, "CREATE")) {
         if (is_kw(p, "SELECT")) {
-            fail_at(p, p->pos, "a query needs somewhere to go: CREATE SINK name WITH "
-                               "(connector = '…') AS SELECT …");
+            fail_at(p, p->pos,
+                    "a query needs somewhere to go: CREATE SINK name WITH "
+                    "(connector = '…') AS SELECT …");
         }
         if (is_kw(p, "INSERT")) {
-            fail_at(p, p->pos, "INSERT INTO is written CREATE SINK name WITH (connector = "
-                               "'…') AS SELECT …");
+            fail_at(p, p->pos,
+                    "INSERT INTO is written CREATE SINK name WITH (connector = "
+                    "'…') AS SELECT …");
         }
         expected(p, "CREATE SOURCE, CREATE SINK or CREATE VIEW");
     }
@@ -1100,8 +1107,9 @@ static void parse_statement(struct parser *p)
     } else if (is_kw(p, "VIEW")) {
         st->kind = SL_STMT_VIEW;
     } else if (is_kw(p, "TABLE")) {
-        fail_at(p, p->pos, "Sluice writes CREATE SOURCE (input) and CREATE SINK (output), "
-                           "not CREATE TABLE");
+        fail_at(p, p->pos,
+                "Sluice writes CREATE SOURCE (input) and CREATE SINK (output), "
+                "not CREATE TABLE");
     } else {
         expected(p, "SOURCE, SINK or VIEW after CREATE");
     }

@@ -49,29 +49,29 @@ enum {
 };
 
 struct sl_column {
-    char *name;         /* as declared (case kept; compared case-insensitively unless quoted) */
-    enum sl_type type;  /* BOOLEAN BIGINT DOUBLE TEXT TIMESTAMP */
+    char *name;           /* as declared (case kept; compared case-insensitively unless quoted) */
+    enum sl_type type;    /* BOOLEAN BIGINT DOUBLE TEXT TIMESTAMP */
     struct sl_path *path; /* where in the JSON object (default: $.<name>) */
     bool not_null;
-    bool used;          /* read by some query: the decoder skips unused columns */
+    bool used; /* read by some query: the decoder skips unused columns */
     int line, col;
 };
 
 struct sl_source {
     char *name;
     const struct sl_connector *conn;
-    struct sl_options opts;     /* connector's and common source options, parsed */
+    struct sl_options opts; /* connector's and common source options, parsed */
     struct sl_column *cols;
     int ncols;
-    int wm_col;                 /* index of the WATERMARK column, -1: processing time */
-    int64_t wm_delay_ms;        /* WATERMARK … - INTERVAL delay */
-    int index;                  /* position in the catalog */
+    int wm_col;          /* index of the WATERMARK column, -1: processing time */
+    int64_t wm_delay_ms; /* WATERMARK … - INTERVAL delay */
+    int index;           /* position in the catalog */
     char *file;
     int line, col;
 };
 
 enum sl_window_kind {
-    SL_WINDOW_NONE,    /* per-event query */
+    SL_WINDOW_NONE, /* per-event query */
     SL_WINDOW_TUMBLE,
     SL_WINDOW_HOP,
     SL_WINDOW_SESSION,
@@ -86,62 +86,62 @@ enum sl_emit {
 struct sl_plan_agg {
     const struct sl_agg_ops *ops;
     struct sl_agg_sig sig;
-    struct sl_expr *arg;        /* over the input row; NULL for COUNT(*) */
-    struct sl_expr *filter;     /* FILTER (WHERE …) over the input row; NULL if none */
-    int state;                  /* index into plan->states */
-    char *text;                 /* as written, for plans */
+    struct sl_expr *arg;    /* over the input row; NULL for COUNT(*) */
+    struct sl_expr *filter; /* FILTER (WHERE …) over the input row; NULL if none */
+    int state;              /* index into plan->states */
+    char *text;             /* as written, for plans */
 };
 
 /* One aggregate state in the group's state block (shared by equal aggregates). */
 struct sl_plan_state {
     const struct sl_agg_ops *ops;
     const struct sl_agg_sig *sig; /* of the first aggregate using it */
-    struct sl_expr *arg;        /* borrowed from that aggregate */
-    struct sl_expr *filter;     /* borrowed */
-    uint32_t offset;            /* in the state block, 8-aligned */
+    struct sl_expr *arg;          /* borrowed from that aggregate */
+    struct sl_expr *filter;       /* borrowed */
+    uint32_t offset;              /* in the state block, 8-aligned */
 };
 
 struct sl_out_col {
-    char *name;                 /* alias, else the expression's text */
+    char *name; /* alias, else the expression's text */
     enum sl_type type;
-    struct sl_expr *expr;       /* over the aggregate row (windowed) or input row (per-event) */
+    struct sl_expr *expr; /* over the aggregate row (windowed) or input row (per-event) */
 };
 
 struct sl_plan {
-    char *name;                 /* the sink's name */
+    char *name; /* the sink's name */
     const struct sl_connector *sink_conn;
     struct sl_options sink_opts;
-    struct sl_source *src;      /* borrowed from the catalog */
+    struct sl_source *src; /* borrowed from the catalog */
 
     enum sl_window_kind window;
-    int time_slot;              /* input-row slot of the window's time column */
-    int64_t size_ms;            /* TUMBLE/HOP size */
-    int64_t slide_ms;           /* HOP slide (TUMBLE: == size) */
-    int64_t gap_ms;             /* SESSION gap */
-    int64_t max_duration_ms;    /* SESSION cut (default 1 h) */
-    int64_t lateness_ms;        /* ALLOWED LATENESS, 0 if none */
+    int time_slot;           /* input-row slot of the window's time column */
+    int64_t size_ms;         /* TUMBLE/HOP size */
+    int64_t slide_ms;        /* HOP slide (TUMBLE: == size) */
+    int64_t gap_ms;          /* SESSION gap */
+    int64_t max_duration_ms; /* SESSION cut (default 1 h) */
+    int64_t lateness_ms;     /* ALLOWED LATENESS, 0 if none */
     enum sl_emit emit;
-    int64_t emit_every_ms;      /* EMIT EVERY */
+    int64_t emit_every_ms; /* EMIT EVERY */
 
-    struct sl_expr *where;      /* over the input row; NULL if none */
-    struct sl_expr **keys;      /* GROUP BY expressions over the input row */
-    char **key_names;           /* their column names in the output (or text) */
+    struct sl_expr *where; /* over the input row; NULL if none */
+    struct sl_expr **keys; /* GROUP BY expressions over the input row */
+    char **key_names;      /* their column names in the output (or text) */
     int nkeys;
     struct sl_plan_agg *aggs;
     int naggs;
     struct sl_plan_state *states;
     int nstates;
-    uint32_t state_size;        /* bytes of one group's state block */
-    struct sl_expr *having;     /* over the aggregate row; NULL if none */
+    uint32_t state_size;    /* bytes of one group's state block */
+    struct sl_expr *having; /* over the aggregate row; NULL if none */
     struct sl_out_col *out;
     int nout;
 
-    uint64_t max_groups;        /* sink option */
-    uint64_t max_distinct;      /* sink option */
-    bool uses_arrival;          /* reads _arrival (output not reproducible) */
-    bool uses_now;              /* calls NOW() */
+    uint64_t max_groups;   /* sink option */
+    uint64_t max_distinct; /* sink option */
+    bool uses_arrival;     /* reads _arrival (output not reproducible) */
+    bool uses_now;         /* calls NOW() */
 
-    int index;                  /* position in the catalog */
+    int index; /* position in the catalog */
     char *file;
     int line, col;
 };

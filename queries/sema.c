@@ -25,9 +25,9 @@
 
 #include "front_int.h"
 
-#define AGG_BASE (1u << 30)
-#define WIN_BASE (1u << 29)
-#define ONE_HOUR_MS INT64_C(3600000)
+#define AGG_BASE      (1u << 30)
+#define WIN_BASE      (1u << 29)
+#define ONE_HOUR_MS   INT64_C(3600000)
 #define MAX_WINDOW_MS (INT64_C(366) * 86400000) /* a year: keeps window arithmetic exact */
 
 struct src_info {
@@ -66,16 +66,20 @@ enum { M_INPUT, M_AGGROW };
 
 struct scope {
     int mode;
-    const char *clause;  /* for messages: "WHERE", "GROUP BY", … */
-    bool select_list;    /* _id, _rev, is_final allowed */
-    const char *in_agg;  /* name of the enclosing aggregate, or NULL */
+    const char *clause; /* for messages: "WHERE", "GROUP BY", … */
+    bool select_list;   /* _id, _rev, is_final allowed */
+    const char *in_agg; /* name of the enclosing aggregate, or NULL */
 };
 
 static const char *const pseudo_names[SL_PSEUDO_N] = {
-    [SL_PSEUDO_TOPIC] = "_topic",         [SL_PSEUDO_KEY] = "_key",
-    [SL_PSEUDO_PARTITION] = "_partition", [SL_PSEUDO_OFFSET] = "_offset",
-    [SL_PSEUDO_ARRIVAL] = "_arrival",     [SL_PSEUDO_ID] = "_id",
-    [SL_PSEUDO_REV] = "_rev",             [SL_PSEUDO_IS_FINAL] = "is_final",
+    [SL_PSEUDO_TOPIC] = "_topic",
+    [SL_PSEUDO_KEY] = "_key",
+    [SL_PSEUDO_PARTITION] = "_partition",
+    [SL_PSEUDO_OFFSET] = "_offset",
+    [SL_PSEUDO_ARRIVAL] = "_arrival",
+    [SL_PSEUDO_ID] = "_id",
+    [SL_PSEUDO_REV] = "_rev",
+    [SL_PSEUDO_IS_FINAL] = "is_final",
 };
 
 static const uint8_t pseudo_types[SL_PSEUDO_N] = {
@@ -192,10 +196,10 @@ static char *full_text(struct qctx *q, const struct sl__ast *a)
     return sl__tok_text(q->c->fr, a->first, a->last);
 }
 
-#define ERR_TOK(q, tok, ...)                                                                   \
-    do {                                                                                       \
-        (q)->errors++;                                                                         \
-        sl__diag_tok((q)->c->fr, SL_DIAG_ERROR, (tok), __VA_ARGS__);                           \
+#define ERR_TOK(q, tok, ...)                                                                       \
+    do {                                                                                           \
+        (q)->errors++;                                                                             \
+        sl__diag_tok((q)->c->fr, SL_DIAG_ERROR, (tok), __VA_ARGS__);                               \
     } while (0)
 
 static struct sl_expr *node_at(struct qctx *q, enum sl_expr_op op, int type, int nargs,
@@ -325,9 +329,9 @@ static bool expr_equal(const struct sl_expr *a, const struct sl_expr *b)
 
 static struct sl_expr *expr_dup(const struct sl_expr *e)
 {
-    struct sl_expr *d = e->op == SL_EXPR_CONST ? sl_expr_const(e->cval)
-                                               : sl_expr_new((enum sl_expr_op)e->op,
-                                                             (enum sl_type)e->type, e->nargs);
+    struct sl_expr *d = e->op == SL_EXPR_CONST
+                            ? sl_expr_const(e->cval)
+                            : sl_expr_new((enum sl_expr_op)e->op, (enum sl_type)e->type, e->nargs);
     d->type = e->type;
     d->negated = e->negated;
     d->has_else = e->has_else;
@@ -381,16 +385,15 @@ static void unknown_column(struct qctx *q, const struct scope *sc, const struct 
     }
 }
 
-static struct sl_expr *compile_col(struct qctx *q, const struct scope *sc,
-                                   const struct sl__ast *a)
+static struct sl_expr *compile_col(struct qctx *q, const struct scope *sc, const struct sl__ast *a)
 {
     if (a->qual != NULL) {
         bool ok = name_eq(q->src->name, q->si->st->quoted, a->qual, a->qual_quoted) ||
                   (q->sel->alias != NULL &&
                    name_eq(q->sel->alias, q->sel->alias_quoted, a->qual, a->qual_quoted));
         if (!ok) {
-            ERR_TOK(q, a->first, "unknown name '%s' before '.': the query reads source %s",
-                    a->qual, q->src->name);
+            ERR_TOK(q, a->first, "unknown name '%s' before '.': the query reads source %s", a->qual,
+                    q->src->name);
             return NULL;
         }
     }
@@ -419,8 +422,8 @@ static struct sl_expr *compile_col(struct qctx *q, const struct scope *sc,
         }
         struct sl_expr *e = node_at(q, SL_EXPR_COL, pseudo_types[p], 0, a);
         e->text = xstrdup(pseudo_names[p]);
-        if (sc->mode == M_AGGROW && (p == SL_PSEUDO_ID || p == SL_PSEUDO_REV ||
-                                     p == SL_PSEUDO_IS_FINAL)) {
+        if (sc->mode == M_AGGROW &&
+            (p == SL_PSEUDO_ID || p == SL_PSEUDO_REV || p == SL_PSEUDO_IS_FINAL)) {
             e->slot = WIN_BASE + (uint32_t)(SL_AGGROW_ID + (p - SL_PSEUDO_ID));
         } else {
             e->slot = (uint32_t)sl_pseudo_slot(q->src, p);
@@ -435,8 +438,7 @@ static struct sl_expr *compile_col(struct qctx *q, const struct scope *sc,
     if (ws || we) {
         const char *nm = ws ? "window_start" : "window_end";
         if (!q->windowed) {
-            ERR_TOK(q, a->tok,
-                    "%s needs a window: read FROM TUMBLE(…), HOP(…) or SESSION(…)", nm);
+            ERR_TOK(q, a->tok, "%s needs a window: read FROM TUMBLE(…), HOP(…) or SESSION(…)", nm);
             return NULL;
         }
         if (sc->mode != M_AGGROW) {
@@ -543,9 +545,8 @@ static struct sl_expr *compile_binary(struct qctx *q, const struct scope *sc, st
     case SL_EXPR_OR:
         if ((lt != SL_TYPE_BOOLEAN && lt != SL_TYPE_NULL) ||
             (rt != SL_TYPE_BOOLEAN && rt != SL_TYPE_NULL)) {
-            const struct sl__ast *bad = (lt != SL_TYPE_BOOLEAN && lt != SL_TYPE_NULL)
-                                            ? a->args[0]
-                                            : a->args[1];
+            const struct sl__ast *bad =
+                (lt != SL_TYPE_BOOLEAN && lt != SL_TYPE_NULL) ? a->args[0] : a->args[1];
             struct tbuf t = atext(q, bad);
             ERR_TOK(q, a->tok, "%s needs BOOLEAN operands, but %s is %s", op_symbol(op), t.s,
                     sl_type_name((enum sl_type)(bad == a->args[0] ? lt : rt)));
@@ -621,8 +622,8 @@ static struct sl_expr *compile_binary(struct qctx *q, const struct scope *sc, st
             t = SL_TYPE_INTERVAL;
         } else if (lt == SL_TYPE_TEXT && rt == SL_TYPE_TEXT && op == SL_EXPR_ADD) {
             struct tbuf w = atext(q, a), x = atext(q, a->args[0]), y = atext(q, a->args[1]);
-            ERR_TOK(q, a->tok, "cannot add TEXT values: %s; join strings with ||: %s || %s",
-                    w.s, x.s, y.s);
+            ERR_TOK(q, a->tok, "cannot add TEXT values: %s; join strings with ||: %s || %s", w.s,
+                    x.s, y.s);
             goto fail;
         } else {
             mismatch(q, a, false, a->args[0], lt, a->args[1], rt);
@@ -817,11 +818,11 @@ static bool want_type(struct qctx *q, const struct sl__ast *call, const struct s
                       : (mask & (1u << SL_TYPE_DOUBLE)) ? "DOUBLE"
                       : (mask & (1u << SL_TYPE_BIGINT)) ? "BIGINT"
                                                         : NULL;
-    if (fix != NULL && cast_ok(v->type, fix[0] == 'T' ? SL_TYPE_TEXT
+    if (fix != NULL && cast_ok(v->type, fix[0] == 'T'   ? SL_TYPE_TEXT
                                         : fix[0] == 'D' ? SL_TYPE_DOUBLE
                                                         : SL_TYPE_BIGINT)) {
-        ERR_TOK(q, arg->first, "%s needs %s, but %s is %s; use CAST(%s AS %s)", call->s, what,
-                t.s, sl_type_name((enum sl_type)v->type), t.s, fix);
+        ERR_TOK(q, arg->first, "%s needs %s, but %s is %s; use CAST(%s AS %s)", call->s, what, t.s,
+                sl_type_name((enum sl_type)v->type), t.s, fix);
     } else {
         ERR_TOK(q, arg->first, "%s needs %s, but %s is %s", call->s, what, t.s,
                 sl_type_name((enum sl_type)v->type));
@@ -836,7 +837,7 @@ static struct sl_expr *compile_scalar(struct qctx *q, const struct scope *sc, st
 {
     if (a->star || a->distinct || a->filter != NULL) {
         ERR_TOK(q, a->tok, "%s is not an aggregate: %s", f->name,
-                a->star ? "'*' is only for COUNT(*)"
+                a->star       ? "'*' is only for COUNT(*)"
                 : a->distinct ? "DISTINCT is only for COUNT(DISTINCT x)"
                               : "FILTER (WHERE …) applies to aggregates only");
         return NULL;
@@ -937,8 +938,8 @@ static struct sl_expr *compile_scalar(struct qctx *q, const struct scope *sc, st
     case SL_FN_CONCAT:
         for (int i = 0; i < n; i++) {
             if (v[i]->type == SL_TYPE_INTERVAL) {
-                want_type(q, a, a->args[i], v[i], T(TEXT) | T(BIGINT) | T(DOUBLE) |
-                                                      T(BOOLEAN) | T(TIMESTAMP),
+                want_type(q, a, a->args[i], v[i],
+                          T(TEXT) | T(BIGINT) | T(DOUBLE) | T(BOOLEAN) | T(TIMESTAMP),
                           "values that are not INTERVALs");
                 goto fail;
             }
@@ -964,8 +965,7 @@ static struct sl_expr *compile_scalar(struct qctx *q, const struct scope *sc, st
         if (v[1]->op != SL_EXPR_CONST || v[1]->type != SL_TYPE_TEXT) {
             struct tbuf tb = atext(q, a->args[1]);
             ERR_TOK(q, a->args[1]->first,
-                    "REGEXP_MATCH needs a constant 'pattern' (compiled at load), but got %s",
-                    tb.s);
+                    "REGEXP_MATCH needs a constant 'pattern' (compiled at load), but got %s", tb.s);
             goto fail;
         }
         v[0] = coerce(v[0], SL_TYPE_TEXT);
@@ -1090,8 +1090,8 @@ static struct sl_expr *compile_agg(struct qctx *q, const struct scope *sc, struc
             ag.sig.arg_type = (enum sl_type)ag.arg->type;
         }
         for (int i = 1; i < a->nargs; i++) {
-            struct scope pin = {.mode = M_INPUT, .clause = "an aggregate's parameter",
-                                .in_agg = a->s};
+            struct scope pin = {
+                .mode = M_INPUT, .clause = "an aggregate's parameter", .in_agg = a->s};
             struct sl_expr *pv = compile(q, &pin, a->args[i]);
             if (pv == NULL) {
                 ok = false;
@@ -1111,8 +1111,8 @@ static struct sl_expr *compile_agg(struct qctx *q, const struct scope *sc, struc
             }
             if (pv->op != SL_EXPR_CONST || pv->type == SL_TYPE_TEXT) {
                 struct tbuf tb = atext(q, a->args[i]);
-                ERR_TOK(q, a->args[i]->first,
-                        "%s needs a constant number as argument %d, got %s", a->s, i + 1, tb.s);
+                ERR_TOK(q, a->args[i]->first, "%s needs a constant number as argument %d, got %s",
+                        a->s, i + 1, tb.s);
                 sl_expr_free(pv);
                 ok = false;
                 continue;
@@ -1214,19 +1214,26 @@ static struct sl_expr *compile_call(struct qctx *q, const struct scope *sc, stru
     }
     /* names other SQL dialects use */
     static const char *const synonyms[][2] = {
-        {"AVERAGE", "AVG"},          {"MEAN", "AVG"},
-        {"CEILING", "CEIL"},         {"SUBSTRING", "SUBSTR"},
-        {"LEN", "LENGTH"},           {"CHAR_LENGTH", "LENGTH"},
-        {"POW", "POWER"},            {"IFNULL", "COALESCE"},
-        {"NVL", "COALESCE"},         {"STDDEV", "STDDEV_SAMP"},
-        {"VARIANCE", "VAR_SAMP"},    {"CURRENT_TIMESTAMP", "NOW"},
-        {"MEDIAN", "PERCENTILE(x, 0.5)"}, {"REGEXP_LIKE", "REGEXP_MATCH"},
-        {"SPLIT_INDEX", "SPLIT_PART"},    {"DATE_FORMAT", "FORMAT_TIMESTAMP"},
+        {"AVERAGE", "AVG"},
+        {"MEAN", "AVG"},
+        {"CEILING", "CEIL"},
+        {"SUBSTRING", "SUBSTR"},
+        {"LEN", "LENGTH"},
+        {"CHAR_LENGTH", "LENGTH"},
+        {"POW", "POWER"},
+        {"IFNULL", "COALESCE"},
+        {"NVL", "COALESCE"},
+        {"STDDEV", "STDDEV_SAMP"},
+        {"VARIANCE", "VAR_SAMP"},
+        {"CURRENT_TIMESTAMP", "NOW"},
+        {"MEDIAN", "PERCENTILE(x, 0.5)"},
+        {"REGEXP_LIKE", "REGEXP_MATCH"},
+        {"SPLIT_INDEX", "SPLIT_PART"},
+        {"DATE_FORMAT", "FORMAT_TIMESTAMP"},
     };
     for (size_t i = 0; i < SL_ARRAY_LEN(synonyms); i++) {
         if (strcasecmp(a->s, synonyms[i][0]) == 0) {
-            ERR_TOK(q, a->tok, "unknown function '%s'; did you mean '%s'?", a->s,
-                    synonyms[i][1]);
+            ERR_TOK(q, a->tok, "unknown function '%s'; did you mean '%s'?", a->s, synonyms[i][1]);
             return NULL;
         }
     }
@@ -1363,8 +1370,9 @@ static struct sl_expr *compile(struct qctx *q, const struct scope *sc, struct sl
             struct sl_expr *s = i == 0 ? l : r;
             if (s->type != SL_TYPE_TEXT && s->type != SL_TYPE_NULL) {
                 struct tbuf t = atext(q, a->args[i]);
-                ERR_TOK(q, a->args[i]->first, "LIKE needs TEXT, but %s is %s; use CAST(%s AS "
-                                              "TEXT)",
+                ERR_TOK(q, a->args[i]->first,
+                        "LIKE needs TEXT, but %s is %s; use CAST(%s AS "
+                        "TEXT)",
                         t.s, sl_type_name((enum sl_type)s->type), t.s);
                 sl_expr_free(l);
                 sl_expr_free(r);
@@ -1391,8 +1399,8 @@ static struct sl_expr *compile(struct qctx *q, const struct scope *sc, struct sl
                 hint = "; use TO_TIMESTAMP(x) for epoch seconds or milliseconds";
             }
             ERR_TOK(q, a->tok, "cannot CAST %s from %s to %s%s", t.s,
-                    sl_type_name((enum sl_type)x->type),
-                    sl_type_name((enum sl_type)a->cast_type), hint);
+                    sl_type_name((enum sl_type)x->type), sl_type_name((enum sl_type)a->cast_type),
+                    hint);
             sl_expr_free(x);
             return NULL;
         }
@@ -1552,8 +1560,7 @@ static const char *connector_list(bool sink, char *buf, size_t cap)
 
 /* Finds the connector and parses the options; returns the connector or NULL. */
 static const struct sl_connector *parse_options(struct sl__front *fr, struct sl__stmt *st,
-                                                bool sink, struct sl_options *ret,
-                                                int *errors)
+                                                bool sink, struct sl_options *ret, int *errors)
 {
     int conn_at = -1;
     const char *what = sink ? "sink" : "source";
@@ -1666,10 +1673,9 @@ static void run_check(struct sl__front *fr, struct sl__stmt *st, int *errors,
 
 /* ---------------------------------------------------------------- sources */
 
-static const char *const reserved_cols[] = {"_topic", "_key", "_partition",
-                                            "_offset", "_arrival", "_id",
-                                            "_rev", "is_final", "window_start",
-                                            "window_end"};
+static const char *const reserved_cols[] = {"_topic",       "_key",      "_partition", "_offset",
+                                            "_arrival",     "_id",       "_rev",       "is_final",
+                                            "window_start", "window_end"};
 
 static void build_source(struct ctx *c, struct src_info *si, int *errors)
 {
@@ -1683,8 +1689,8 @@ static void build_source(struct ctx *c, struct src_info *si, int *errors)
     src->col = nt->col;
     src->wm_col = -1;
     src->index = c->cat->nsources;
-    c->cat->sources = xrealloc(c->cat->sources,
-                               sizeof(*c->cat->sources) * (size_t)(c->cat->nsources + 1));
+    c->cat->sources =
+        xrealloc(c->cat->sources, sizeof(*c->cat->sources) * (size_t)(c->cat->nsources + 1));
     c->cat->sources[c->cat->nsources++] = src;
     si->src = src;
     src->cols = xcalloc((size_t)st->ncols, sizeof(*src->cols));
@@ -1749,8 +1755,8 @@ static void build_source(struct ctx *c, struct src_info *si, int *errors)
             (*errors)++;
             if (near != NULL) {
                 sl__diag_tok(fr, SL_DIAG_ERROR, st->wm_tok,
-                             "WATERMARK FOR unknown column '%s'; did you mean '%s'?",
-                             st->wm_col, near);
+                             "WATERMARK FOR unknown column '%s'; did you mean '%s'?", st->wm_col,
+                             near);
             } else {
                 sl__diag_tok(fr, SL_DIAG_ERROR, st->wm_tok,
                              "WATERMARK FOR unknown column '%s': declare it as a TIMESTAMP "
@@ -1761,8 +1767,7 @@ static void build_source(struct ctx *c, struct src_info *si, int *errors)
             (*errors)++;
             sl__diag_tok(fr, SL_DIAG_ERROR, st->wm_tok,
                          "the WATERMARK column %s must be TIMESTAMP, not %s",
-                         src->cols[src->wm_col].name,
-                         sl_type_name(src->cols[src->wm_col].type));
+                         src->cols[src->wm_col].name, sl_type_name(src->cols[src->wm_col].type));
             src->wm_col = -1;
         } else {
             src->cols[src->wm_col].used = true;
@@ -1814,16 +1819,14 @@ static void plan_window(struct qctx *q)
     plan->window = (enum sl_window_kind)sel->window;
     /* the time column */
     const struct sl__ast *tc = sel->timecol;
-    if (tc->qual != NULL &&
-        !name_eq(src->name, q->si->st->quoted, tc->qual, tc->qual_quoted)) {
-        ERR_TOK(q, tc->first, "unknown name '%s' before '.': the window reads source %s",
-                tc->qual, src->name);
+    if (tc->qual != NULL && !name_eq(src->name, q->si->st->quoted, tc->qual, tc->qual_quoted)) {
+        ERR_TOK(q, tc->first, "unknown name '%s' before '.': the window reads source %s", tc->qual,
+                src->name);
     } else if (name_eq("_arrival", false, tc->s, tc->quoted)) {
         plan->time_slot = sl_pseudo_slot(src, SL_PSEUDO_ARRIVAL);
         plan->uses_arrival = true;
-    } else if (src->wm_col >= 0 &&
-               name_eq(src->cols[src->wm_col].name, q->si->quoted[src->wm_col], tc->s,
-                       tc->quoted)) {
+    } else if (src->wm_col >= 0 && name_eq(src->cols[src->wm_col].name, q->si->quoted[src->wm_col],
+                                           tc->s, tc->quoted)) {
         plan->time_slot = src->wm_col;
     } else if (src->wm_col >= 0) {
         ERR_TOK(q, tc->tok,
@@ -1872,8 +1875,7 @@ static void plan_window(struct qctx *q)
         if (plan->gap_ms > plan->max_duration_ms) {
             sl__fmt_dur(plan->gap_ms, b1, sizeof(b1));
             sl__fmt_dur(plan->max_duration_ms, b2, sizeof(b2));
-            ERR_TOK(q, sel->a.tok, "the SESSION gap %s is longer than its max_duration %s", b1,
-                    b2);
+            ERR_TOK(q, sel->a.tok, "the SESSION gap %s is longer than its max_duration %s", b1, b2);
         }
         span = plan->max_duration_ms;
         if (sel->lateness.given) {
@@ -1916,9 +1918,8 @@ static void plan_window(struct qctx *q)
             snprintf(late, sizeof(late), " plus allowed lateness %s", b2);
         }
         sl__diag_tok(q->c->fr, SL_DIAG_WARNING, sel->from_tok,
-                     "%s %s %s%s is more than one hour: a restart replays that much input",
-                     wname, sel->window == SL_WINDOW_SESSION ? "max_duration" : "size", b1,
-                     late);
+                     "%s %s %s%s is more than one hour: a restart replays that much input", wname,
+                     sel->window == SL_WINDOW_SESSION ? "max_duration" : "size", b1, late);
     }
 }
 
@@ -1967,8 +1968,8 @@ static void plan_group_by(struct qctx *q)
         if (g->kind == SL_AST_INT) {
             /* GROUP BY 2: the second SELECT item (PostgreSQL) */
             if (g->i < 1 || g->i > sel->nitems || sel->items[g->i - 1].e == NULL) {
-                ERR_TOK(q, g->tok, "GROUP BY %lld: there is no SELECT item %lld",
-                        (long long)g->i, (long long)g->i);
+                ERR_TOK(q, g->tok, "GROUP BY %lld: there is no SELECT item %lld", (long long)g->i,
+                        (long long)g->i);
                 continue;
             }
             g = sel->items[g->i - 1].e;
@@ -2026,8 +2027,8 @@ static void plan_outputs(struct qctx *q)
                 e->text = xstrdup(col->name);
                 col->used = true;
                 quoted[plan->nout] = q->si->quoted[k];
-                plan->out[plan->nout++] = (struct sl_out_col){
-                    .name = xstrdup(col->name), .type = col->type, .expr = e};
+                plan->out[plan->nout++] =
+                    (struct sl_out_col){.name = xstrdup(col->name), .type = col->type, .expr = e};
             }
             continue;
         }
@@ -2049,8 +2050,8 @@ static void plan_outputs(struct qctx *q)
         if (it->alias != NULL) {
             name = it->alias;
             nq = it->alias_quoted;
-            bool self = it->e->kind == SL_AST_COL && name_eq(it->alias, it->alias_quoted,
-                                                             it->e->s, it->e->quoted);
+            bool self = it->e->kind == SL_AST_COL &&
+                        name_eq(it->alias, it->alias_quoted, it->e->s, it->e->quoted);
             for (size_t k = 0; k < SL_ARRAY_LEN(reserved_out) && !self; k++) {
                 if (name_eq(reserved_out[k], false, name, nq)) {
                     ERR_TOK(q, it->alias_tok,
@@ -2176,8 +2177,7 @@ static void plan_sink(struct ctx *c, struct sl__stmt *st, int *errors)
     plan->sink_conn = parse_options(fr, st, true, &plan->sink_opts, &opt_errors);
     if (plan->sink_conn != NULL && opt_errors == 0) {
         plan->max_groups = (uint64_t)sl_options_int(&plan->sink_opts, "max_groups", 1000000);
-        plan->max_distinct =
-            (uint64_t)sl_options_int(&plan->sink_opts, "max_distinct", 100000);
+        plan->max_distinct = (uint64_t)sl_options_int(&plan->sink_opts, "max_distinct", 100000);
     }
     struct sl__select *sel = st->sel;
     q.si = find_source(c, sel->src, sel->src_quoted);
@@ -2202,8 +2202,8 @@ static void plan_sink(struct ctx *c, struct sl__stmt *st, int *errors)
                          "streams",
                          sel->src);
         } else if (near != NULL) {
-            sl__diag_tok(fr, SL_DIAG_ERROR, sel->src_tok,
-                         "unknown source '%s'; did you mean '%s'?", sel->src, near);
+            sl__diag_tok(fr, SL_DIAG_ERROR, sel->src_tok, "unknown source '%s'; did you mean '%s'?",
+                         sel->src, near);
         } else {
             sl__diag_tok(fr, SL_DIAG_ERROR, sel->src_tok,
                          "unknown source '%s': declare it with CREATE SOURCE", sel->src);
@@ -2216,8 +2216,7 @@ static void plan_sink(struct ctx *c, struct sl__stmt *st, int *errors)
     }
     q.src = plan->src = q.si->src;
     q.windowed = sel->window != SL_WINDOW_NONE;
-    plan->time_slot = q.src->wm_col >= 0 ? q.src->wm_col
-                                         : sl_pseudo_slot(q.src, SL_PSEUDO_ARRIVAL);
+    plan->time_slot = q.src->wm_col >= 0 ? q.src->wm_col : sl_pseudo_slot(q.src, SL_PSEUDO_ARRIVAL);
     if (q.windowed) {
         plan_window(&q);
     } else {
@@ -2237,8 +2236,9 @@ static void plan_sink(struct ctx *c, struct sl__stmt *st, int *errors)
             tok = sel->lateness.tok;
         }
         if (need != NULL) {
-            ERR_TOK(&q, tok, "%s needs a window: read FROM TUMBLE(source, time, size), HOP(…) "
-                             "or SESSION(…)",
+            ERR_TOK(&q, tok,
+                    "%s needs a window: read FROM TUMBLE(source, time, size), HOP(…) "
+                    "or SESSION(…)",
                     need);
         }
     }

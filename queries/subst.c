@@ -69,8 +69,8 @@ static int read_secret(const char *path, struct buf *b, struct sl_err *err)
      * files (behind symlinks, which open follows). */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
-        return sl_err_set(err, -errno, "cannot read secret file '%s' named by ${file:%s}: %s",
-                          path, path, strerror(errno));
+        return sl_err_set(err, -errno, "cannot read secret file '%s' named by ${file:%s}: %s", path,
+                          path, strerror(errno));
     }
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -170,8 +170,9 @@ static int substitute(const char *body, size_t n, struct buf *b, unsigned *flags
     if (!name_ok(body, nl)) {
         add_unescaped(&tmp, body, nl);
         if (nl == 0) {
-            r = sl_err_set(err, -EINVAL, "empty variable name in ${}: write ${NAME}, "
-                                         "${NAME:-default} or ${file:/path}");
+            r = sl_err_set(err, -EINVAL,
+                           "empty variable name in ${}: write ${NAME}, "
+                           "${NAME:-default} or ${file:/path}");
         } else {
             r = sl_err_set(err, -EINVAL,
                            "bad variable name '%.100s' in ${…}: a name is letters, digits "
@@ -191,8 +192,8 @@ static int substitute(const char *body, size_t n, struct buf *b, unsigned *flags
     if (nl < n) {
         if (n - nl < 2 || body[nl + 1] != '-') {
             r = sl_err_set(err, -EINVAL,
-                           "expected ${%s} or ${%s:-default}; ':' must be followed by '-'",
-                           name, name);
+                           "expected ${%s} or ${%s:-default}; ':' must be followed by '-'", name,
+                           name);
             goto out;
         }
         if (val == NULL || val[0] == '\0') {
@@ -212,8 +213,8 @@ out:
     return r;
 }
 
-int sl__string_value(const char *raw, size_t n, char **ret, size_t *ret_len,
-                     unsigned *ret_flags, struct sl_err *err, size_t *ret_at)
+int sl__string_value(const char *raw, size_t n, char **ret, size_t *ret_len, unsigned *ret_flags,
+                     struct sl_err *err, size_t *ret_at)
 {
     struct buf b = {0};
     unsigned flags = 0;

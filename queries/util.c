@@ -126,9 +126,9 @@ static const struct {
     const char *name;
     int64_t ms;
 } interval_units[] = {
-    {"MILLISECOND", 1},     {"MILLISECONDS", 1}, {"SECOND", 1000},    {"SECONDS", 1000},
-    {"MINUTE", 60000},      {"MINUTES", 60000},  {"HOUR", 3600000},   {"HOURS", 3600000},
-    {"DAY", 86400000},      {"DAYS", 86400000},
+    {"MILLISECOND", 1}, {"MILLISECONDS", 1}, {"SECOND", 1000},  {"SECONDS", 1000},
+    {"MINUTE", 60000},  {"MINUTES", 60000},  {"HOUR", 3600000}, {"HOURS", 3600000},
+    {"DAY", 86400000},  {"DAYS", 86400000},
 };
 
 int sl__interval_ms(const char *s, const char *unit, int64_t *ret_ms, struct sl_err *err)
@@ -179,7 +179,8 @@ int sl__interval_ms(const char *s, const char *unit, int64_t *ret_ms, struct sl_
             break;
         }
         digits++;
-        if (__builtin_mul_overflow(mant, 10, &mant) || __builtin_add_overflow(mant, *p - '0', &mant)) {
+        if (__builtin_mul_overflow(mant, 10, &mant) ||
+            __builtin_add_overflow(mant, *p - '0', &mant)) {
             goto range;
         }
         if (frac && __builtin_mul_overflow(scale, 10, &scale)) {
@@ -191,16 +192,15 @@ int sl__interval_ms(const char *s, const char *unit, int64_t *ret_ms, struct sl_
     }
     if (digits == 0 || *p != '\0') {
         return sl_err_set(err, -EINVAL,
-                          "bad interval '%s': expected a number, like INTERVAL '10' %s", s,
-                          unit);
+                          "bad interval '%s': expected a number, like INTERVAL '10' %s", s, unit);
     }
     int64_t ms;
     if (__builtin_mul_overflow(mant, mult, &ms)) {
         goto range;
     }
     if (ms % scale != 0) {
-        return sl_err_set(err, -EINVAL,
-                          "interval '%s' %s is not a whole number of milliseconds", s, unit);
+        return sl_err_set(err, -EINVAL, "interval '%s' %s is not a whole number of milliseconds", s,
+                          unit);
     }
     ms /= scale;
     *ret_ms = neg ? -ms : ms;
@@ -213,10 +213,10 @@ static const struct {
     const char *name;
     uint8_t type;
 } type_names[] = {
-    {"BOOLEAN", SL_TYPE_BOOLEAN},  {"BOOL", SL_TYPE_BOOLEAN},    {"BIGINT", SL_TYPE_BIGINT},
-    {"INT", SL_TYPE_BIGINT},       {"INTEGER", SL_TYPE_BIGINT},  {"DOUBLE", SL_TYPE_DOUBLE},
-    {"FLOAT", SL_TYPE_DOUBLE},     {"REAL", SL_TYPE_DOUBLE},     {"TEXT", SL_TYPE_TEXT},
-    {"VARCHAR", SL_TYPE_TEXT},     {"STRING", SL_TYPE_TEXT},     {"TIMESTAMP", SL_TYPE_TIMESTAMP},
+    {"BOOLEAN", SL_TYPE_BOOLEAN}, {"BOOL", SL_TYPE_BOOLEAN},   {"BIGINT", SL_TYPE_BIGINT},
+    {"INT", SL_TYPE_BIGINT},      {"INTEGER", SL_TYPE_BIGINT}, {"DOUBLE", SL_TYPE_DOUBLE},
+    {"FLOAT", SL_TYPE_DOUBLE},    {"REAL", SL_TYPE_DOUBLE},    {"TEXT", SL_TYPE_TEXT},
+    {"VARCHAR", SL_TYPE_TEXT},    {"STRING", SL_TYPE_TEXT},    {"TIMESTAMP", SL_TYPE_TIMESTAMP},
 };
 
 int sl__type_from_name(const char *name, uint8_t *ret_type)

@@ -154,8 +154,8 @@ static void test_numbers(void **state)
     (void)state;
     struct lexed lx;
     lex_str(&lx, "42 3.5 .5 1e3 2E-2 7. 1e");
-    static const int kinds[] = {SL_TOK_INT, SL_TOK_FLOAT, SL_TOK_FLOAT, SL_TOK_FLOAT,
-                                SL_TOK_FLOAT, SL_TOK_FLOAT};
+    static const int kinds[] = {SL_TOK_INT,   SL_TOK_FLOAT, SL_TOK_FLOAT,
+                                SL_TOK_FLOAT, SL_TOK_FLOAT, SL_TOK_FLOAT};
     static const char *vals[] = {"42", "3.5", ".5", "1e3", "2E-2", "7."};
     for (int i = 0; i < 6; i++) {
         assert_int_equal(tok(&lx, i)->kind, kinds[i]);
@@ -173,12 +173,11 @@ static void test_operators(void **state)
     (void)state;
     struct lexed lx;
     lex_str(&lx, "( ) , ; . * + - / % || = == <> != < <= > >=");
-    static const int kinds[] = {SL_TOK_LP,    SL_TOK_RP,    SL_TOK_COMMA,   SL_TOK_SEMI,
-                                SL_TOK_DOT,   SL_TOK_STAR,  SL_TOK_PLUS,    SL_TOK_MINUS,
-                                SL_TOK_SLASH, SL_TOK_PERCENT, SL_TOK_CONCAT, SL_TOK_EQ,
-                                SL_TOK_EQ,    SL_TOK_NE,    SL_TOK_NE,      SL_TOK_LT,
-                                SL_TOK_LE,    SL_TOK_GT,    SL_TOK_GE,      SL_TOK_SEMI,
-                                SL_TOK_EOF};
+    static const int kinds[] = {
+        SL_TOK_LP,   SL_TOK_RP,    SL_TOK_COMMA, SL_TOK_SEMI,    SL_TOK_DOT,    SL_TOK_STAR,
+        SL_TOK_PLUS, SL_TOK_MINUS, SL_TOK_SLASH, SL_TOK_PERCENT, SL_TOK_CONCAT, SL_TOK_EQ,
+        SL_TOK_EQ,   SL_TOK_NE,    SL_TOK_NE,    SL_TOK_LT,      SL_TOK_LE,     SL_TOK_GT,
+        SL_TOK_GE,   SL_TOK_SEMI,  SL_TOK_EOF};
     assert_int_equal(lx.fr.ntoks, (int)SL_ARRAY_LEN(kinds));
     for (size_t i = 0; i < SL_ARRAY_LEN(kinds); i++) {
         assert_int_equal(tok(&lx, (int)i)->kind, kinds[i]);
@@ -234,8 +233,7 @@ static void test_other_errors(void **state)
     done(&lx);
     lex_str(&lx, "x = ${A} \"\" \"unclosed");
     assert_int_equal(lx.d.errors, 3);
-    assert_string_equal(lx.d.v[0].msg,
-                        "unexpected '$': ${…} is substituted only inside 'strings'");
+    assert_string_equal(lx.d.v[0].msg, "unexpected '$': ${…} is substituted only inside 'strings'");
     assert_int_equal(lx.d.v[0].col, 5);
     assert_string_equal(lx.d.v[1].msg, "empty quoted identifier");
     assert_string_equal(lx.d.v[2].msg, "unterminated quoted identifier: close it with \"");
@@ -332,9 +330,9 @@ static void test_durations_out(void **state)
     static const struct {
         int64_t ms;
         const char *s;
-    } cases[] = {{0, "0s"},       {500, "500ms"},    {1000, "1s"},  {90000, "90s"},
-                 {60000, "1m"},   {3600000, "1h"},   {5400000, "90m"},
-                 {86400000, "1d"}, {1500, "1500ms"}, {-5000, "-5s"}};
+    } cases[] = {{0, "0s"},        {500, "500ms"},  {1000, "1s"},     {90000, "90s"},
+                 {60000, "1m"},    {3600000, "1h"}, {5400000, "90m"}, {86400000, "1d"},
+                 {1500, "1500ms"}, {-5000, "-5s"}};
     for (size_t i = 0; i < SL_ARRAY_LEN(cases); i++) {
         sl__fmt_dur(cases[i].ms, b, sizeof(b));
         assert_string_equal(b, cases[i].s);
@@ -365,10 +363,10 @@ static void test_type_names(void **state)
         const char *name;
         uint8_t type;
     } cases[] = {{"BOOLEAN", SL_TYPE_BOOLEAN}, {"bigint", SL_TYPE_BIGINT},
-                 {"Int", SL_TYPE_BIGINT},       {"DOUBLE", SL_TYPE_DOUBLE},
-                 {"float", SL_TYPE_DOUBLE},     {"REAL", SL_TYPE_DOUBLE},
-                 {"text", SL_TYPE_TEXT},        {"VARCHAR", SL_TYPE_TEXT},
-                 {"string", SL_TYPE_TEXT},      {"TIMESTAMP", SL_TYPE_TIMESTAMP}};
+                 {"Int", SL_TYPE_BIGINT},      {"DOUBLE", SL_TYPE_DOUBLE},
+                 {"float", SL_TYPE_DOUBLE},    {"REAL", SL_TYPE_DOUBLE},
+                 {"text", SL_TYPE_TEXT},       {"VARCHAR", SL_TYPE_TEXT},
+                 {"string", SL_TYPE_TEXT},     {"TIMESTAMP", SL_TYPE_TIMESTAMP}};
     for (size_t i = 0; i < SL_ARRAY_LEN(cases); i++) {
         uint8_t t = 0;
         assert_int_equal(sl__type_from_name(cases[i].name, &t), 0);
@@ -378,7 +376,6 @@ static void test_type_names(void **state)
     assert_true(sl__type_from_name("INTERVAL", &t) < 0);
     assert_true(sl__type_from_name("DUBLE", &t) < 0);
 }
-
 
 /* A file full of errors: all are counted, the first 1000 kept, the printout says so. */
 static void test_diagnostics_capped(void **state)
@@ -445,16 +442,20 @@ static void test_long_line_window(void **state)
     memset(line, ' ', 400);
     line[2] = '#';
     out = printed(line);
-    snprintf(want, sizeof(want), "l.sql:1:3: error: unexpected character '#'\n    %.160s…\n"
-                                 "      ^\n", line);
+    snprintf(want, sizeof(want),
+             "l.sql:1:3: error: unexpected character '#'\n    %.160s…\n"
+             "      ^\n",
+             line);
     assert_string_equal(out, want);
     free(out);
     /* near the end: cut on the left only; the window is the last 160 code points */
     memset(line, ' ', 400);
     line[397] = '#';
     out = printed(line);
-    snprintf(want, sizeof(want), "l.sql:1:398: error: unexpected character '#'\n    …%s\n"
-                                 "    %*s^\n", line + 240, 1 + 157, "");
+    snprintf(want, sizeof(want),
+             "l.sql:1:398: error: unexpected character '#'\n    …%s\n"
+             "    %*s^\n",
+             line + 240, 1 + 157, "");
     assert_string_equal(out, want);
     free(out);
     /* a tab before the column is copied into the caret line */

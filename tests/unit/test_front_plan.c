@@ -248,7 +248,7 @@ static void test_windowed_slots(void **state)
     assert_int_equal(p->nkeys, 2);
     assert_col(p->keys[0], S, SL_TYPE_TEXT);
     assert_int_equal(p->keys[1]->op, SL_EXPR_MOD);
-    assert_string_equal(p->key_names[0], "dev"); /* the output that is exactly the key */
+    assert_string_equal(p->key_names[0], "dev");   /* the output that is exactly the key */
     assert_string_equal(p->key_names[1], "n % 2"); /* not selected: its text */
     /* COUNT(*), MAX(d), MIN(d), COUNT(DISTINCT n): count(*) is COUNT(*) again */
     assert_int_equal(p->naggs, 4);
@@ -346,15 +346,15 @@ static void test_state_layout(void **state)
 static void test_window_fields(void **state)
 {
     (void)state;
-    struct sl_catalog *cat = load(
-        "CREATE SINK a WITH (connector = 'stdout') AS SELECT COUNT(*) AS c\n"
-        "FROM TUMBLE(t, ts, INTERVAL '10s') EMIT EVERY INTERVAL '2' SECOND\n"
-        "ALLOWED LATENESS INTERVAL '500ms';\n"
-        "CREATE SINK b WITH (connector = 'stdout') AS SELECT COUNT(*) AS c\n"
-        "FROM SESSION(t, ts, INTERVAL '5' MINUTE);\n"
-        "CREATE SINK c WITH (connector = 'stdout') AS SELECT COUNT(*) AS c\n"
-        "FROM SESSION(t, _arrival, INTERVAL '5' SECOND, INTERVAL '2' MINUTE);\n"
-        "CREATE SINK d WITH (connector = 'stdout') AS SELECT NOW() AS now FROM t;\n");
+    struct sl_catalog *cat =
+        load("CREATE SINK a WITH (connector = 'stdout') AS SELECT COUNT(*) AS c\n"
+             "FROM TUMBLE(t, ts, INTERVAL '10s') EMIT EVERY INTERVAL '2' SECOND\n"
+             "ALLOWED LATENESS INTERVAL '500ms';\n"
+             "CREATE SINK b WITH (connector = 'stdout') AS SELECT COUNT(*) AS c\n"
+             "FROM SESSION(t, ts, INTERVAL '5' MINUTE);\n"
+             "CREATE SINK c WITH (connector = 'stdout') AS SELECT COUNT(*) AS c\n"
+             "FROM SESSION(t, _arrival, INTERVAL '5' SECOND, INTERVAL '2' MINUTE);\n"
+             "CREATE SINK d WITH (connector = 'stdout') AS SELECT NOW() AS now FROM t;\n");
     assert_int_equal(cat->nplans, 4);
     const struct sl_plan *a = cat->plans[0], *b = cat->plans[1], *c = cat->plans[2];
     assert_int_equal(a->window, SL_WINDOW_TUMBLE);

@@ -134,14 +134,18 @@ static void test_env_errors(void **state)
     bad("ab${SL_T_UNSET}", 2,
         "environment variable 'SL_T_UNSET' is not set (set it, or give a default: "
         "${SL_T_UNSET:-default})");
-    bad("${SL_T_SET:x}", 0, "expected ${SL_T_SET} or ${SL_T_SET:-default}; ':' must be "
-                            "followed by '-'");
-    bad("x ${}", 2, "empty variable name in ${}: write ${NAME}, ${NAME:-default} or "
-                    "${file:/path}");
-    bad("${9lives}", 0, "bad variable name '9lives' in ${…}: a name is letters, digits and '_', "
-                        "not starting with a digit");
-    bad("${a b}", 0, "bad variable name 'a b' in ${…}: a name is letters, digits and '_', not "
-                     "starting with a digit");
+    bad("${SL_T_SET:x}", 0,
+        "expected ${SL_T_SET} or ${SL_T_SET:-default}; ':' must be "
+        "followed by '-'");
+    bad("x ${}", 2,
+        "empty variable name in ${}: write ${NAME}, ${NAME:-default} or "
+        "${file:/path}");
+    bad("${9lives}", 0,
+        "bad variable name '9lives' in ${…}: a name is letters, digits and '_', "
+        "not starting with a digit");
+    bad("${a b}", 0,
+        "bad variable name 'a b' in ${…}: a name is letters, digits and '_', not "
+        "starting with a digit");
     bad("ok ${SL_T_SET", 3, "unterminated ${ in string: close it with '}'");
     bad("${SL_T_SET} ${SL_T_UNSET}", 12,
         "environment variable 'SL_T_UNSET' is not set (set it, or give a default: "
@@ -202,8 +206,9 @@ static void test_file_errors(void **state)
     snprintf(msg, sizeof(msg),
              "cannot read secret file '%s' named by ${file:%s}: not a regular file", fifo, fifo);
     bad(raw, 0, msg);
-    bad("${file:/dev/null}", 0, "cannot read secret file '/dev/null' named by "
-                                "${file:/dev/null}: not a regular file");
+    bad("${file:/dev/null}", 0,
+        "cannot read secret file '/dev/null' named by "
+        "${file:/dev/null}: not a regular file");
 }
 
 static void test_big_file(void **state)
@@ -216,8 +221,7 @@ static void test_big_file(void **state)
     free(big);
     char raw[256], msg[512];
     snprintf(raw, sizeof(raw), "${file:%s}", p);
-    snprintf(msg, sizeof(msg), "secret file '%s' is larger than %u bytes", p,
-             SL__MAX_SECRET_BYTES);
+    snprintf(msg, sizeof(msg), "secret file '%s' is larger than %u bytes", p, SL__MAX_SECRET_BYTES);
     bad(raw, 0, msg);
 }
 
@@ -243,14 +247,10 @@ static void test_in_a_load(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain_and_quotes),
-        cmocka_unit_test(test_env),
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_escape),
-        cmocka_unit_test(test_env_errors),
-        cmocka_unit_test(test_files),
-        cmocka_unit_test(test_file_errors),
-        cmocka_unit_test(test_big_file),
+        cmocka_unit_test(test_plain_and_quotes), cmocka_unit_test(test_env),
+        cmocka_unit_test(test_defaults),         cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_env_errors),       cmocka_unit_test(test_files),
+        cmocka_unit_test(test_file_errors),      cmocka_unit_test(test_big_file),
         cmocka_unit_test(test_in_a_load),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
