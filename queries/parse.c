@@ -100,6 +100,9 @@ static void describe(struct parser *p, const struct sl__tok *t, char *buf, size_
 {
     const char *src = p->fr->files[t->file].text + t->off;
     int n = t->len > 40 ? 40 : (int)t->len;
+    while (n > 0 && (size_t)n < t->len && ((unsigned char)src[n] & 0xC0) == 0x80) {
+        n--; /* never cut a UTF-8 sequence */
+    }
     switch (t->kind) {
     case SL_TOK_EOF:
         snprintf(buf, cap, "end of input");
@@ -782,8 +785,10 @@ static void parse_options(struct parser *p, struct sl__stmt *st)
             next(p);
         } else if (is_kind(p, SL_TOK_INT) || is_kind(p, SL_TOK_FLOAT) || is_kind(p, SL_TOK_IDENT)) {
             struct sl__tok *t = tk(p);
+            char shown[96];
+            describe(p, t, shown, sizeof(shown));
             fail_at(p, p->pos, "option values are strings: write %s = '%.*s'", o.name,
-                    (int)(t->len > 60 ? 60 : t->len), p->fr->files[t->file].text + t->off);
+                    (int)strlen(shown) - 2, shown + 1); /* without describe's quotes */
         } else {
             expected(p, "a quoted option value");
         }

@@ -183,7 +183,11 @@ static struct tbuf atext(struct qctx *q, const struct sl__ast *a)
     char *t = sl__tok_text(q->c->fr, a->first, a->last);
     size_t n = strlen(t);
     if (n > 80) {
-        snprintf(b.s, sizeof(b.s), "%.77s…", t);
+        size_t k = 77;
+        while (k > 0 && ((unsigned char)t[k] & 0xC0) == 0x80) {
+            k--; /* never cut a UTF-8 sequence */
+        }
+        snprintf(b.s, sizeof(b.s), "%.*s…", (int)k, t);
     } else {
         snprintf(b.s, sizeof(b.s), "%s", t);
     }
@@ -1493,6 +1497,7 @@ struct report_ctx {
     struct sl__front *fr;
     struct sl__stmt *st;
     const int *map; /* input index -> st->opts index */
+    int nmap;
     int *errors;
 };
 
@@ -1504,8 +1509,9 @@ static void scrub_secrets(struct sl__stmt *st, char *msg, size_t cap)
         if (!st->opts[i].secret || vl == 0) {
             continue;
         }
-        char *hit;
-        while ((hit = strstr(msg, v)) != NULL) {
+        /* search on after each replacement: the value may occur in "<secret>" itself */
+        char *from = msg, *hit;
+        while ((hit = strstr(from, v)) != NULL) {
             size_t rest = strlen(hit + vl);
             const char *rep = "<secret>";
             size_t rl = strlen(rep);
@@ -1515,6 +1521,7 @@ static void scrub_secrets(struct sl__stmt *st, char *msg, size_t cap)
             }
             memmove(hit + rl, hit + vl, rest + 1);
             memcpy(hit, rep, rl);
+            from = hit + rl;
         }
     }
 }
@@ -1531,7 +1538,7 @@ static void report_opt(void *ud, int index, const char *msg)
     snprintf(buf, sizeof(buf), "%s", msg);
     scrub_secrets(rc->st, buf, sizeof(buf));
     int tok = rc->st->with_tok;
-    if (index >= 0 && rc->map != NULL) {
+    if (index >= 0 && index < rc->nmap && rc->map != NULL) {
         tok = rc->st->opts[rc->map[index]].name_tok;
     }
     if (lvl == SL_DIAG_ERROR) {
@@ -1628,7 +1635,7 @@ static const struct sl_connector *parse_options(struct sl__front *fr, struct sl_
         map[nin++] = i;
     }
     int before = *errors;
-    struct report_ctx rc = {.fr = fr, .st = st, .map = map, .errors = errors};
+    struct report_ctx rc = {.fr = fr, .st = st, .map = map, .nmap = nin, .errors = errors};
     struct sl_options opts = {0};
     int r = sl_options_parse(tables, conn->name, in, nin, &opts, report_opt, &rc);
     if (r > 0 && *errors == before) {
@@ -1661,7 +1668,7 @@ static void run_check(struct sl__front *fr, struct sl__stmt *st, int *errors,
             map[n++] = i;
         }
     }
-    struct report_ctx rc = {.fr = fr, .st = st, .map = map, .errors = errors};
+    struct report_ctx rc = {.fr = fr, .st = st, .map = map, .nmap = n, .errors = errors};
     int before = *errors;
     int r = plan != NULL ? conn->check_sink(plan, report_opt, &rc)
                          : conn->check_source(src, report_opt, &rc);

@@ -244,6 +244,27 @@ static void test_in_a_load(void **state)
     sl_diags_fini(&d);
 }
 
+/* A value from ${file:…} is hidden in option messages too, even when it is a piece of the
+ * word "<secret>" itself. */
+static void test_secret_hidden_in_messages(void **state)
+{
+    (void)state;
+    const char *p = write_file("qos", "sec\n", 4);
+    char q[512];
+    snprintf(q, sizeof(q),
+             "CREATE SOURCE m (v TEXT) WITH (connector = 'mqtt', url = 'mqtt://h:1883',\n"
+             "    topic = 't', qos = '${file:%s}');\n",
+             p);
+    struct sl_diags d = {0};
+    struct sl_catalog *cat = NULL;
+    assert_true(sl_front_load_text("q.sql", q, strlen(q), &cat, &d) < 0);
+    assert_int_equal(d.errors, 1);
+    assert_int_equal(d.v[0].line, 2);
+    assert_int_equal(d.v[0].col, 18);
+    assert_string_equal(d.v[0].msg, "option 'qos' must be an integer, got '<secret>'");
+    sl_diags_fini(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,7 +272,7 @@ int main(void)
         cmocka_unit_test(test_defaults),         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_env_errors),       cmocka_unit_test(test_files),
         cmocka_unit_test(test_file_errors),      cmocka_unit_test(test_big_file),
-        cmocka_unit_test(test_in_a_load),
+        cmocka_unit_test(test_in_a_load),        cmocka_unit_test(test_secret_hidden_in_messages),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
