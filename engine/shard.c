@@ -642,7 +642,9 @@ static void hop_fire(struct sl__shard *sh, struct qrt *q, int64_t W)
                 }
             }
         }
-        qsort(ends, (size_t)nends, sizeof(*ends), i64_cmp);
+        if (nends > 1) {
+            qsort(ends, (size_t)nends, sizeof(*ends), i64_cmp);
+        }
         for (int x = 0; x < nends; x++) {
             if (x > 0 && ends[x] == ends[x - 1]) {
                 continue;
