@@ -35,6 +35,7 @@
 #define SL__MAX_COLUMNS      4096        /* columns of one source */
 #define SL__MAX_ITEMS        4096        /* SELECT items, GROUP BY items, options */
 #define SL__MAX_FILES        65535
+#define SL__MAX_DIAGS        1000        /* diagnostics kept (all are counted) */
 
 /* ---- the arena: AST nodes and their strings, freed at once at the end of a load ---- */
 struct sl__arena_blk;

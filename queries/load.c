@@ -28,14 +28,26 @@ static char *xstrndup(const char *s, size_t n)
     return d;
 }
 
-static void add_diag(struct sl__front *fr, enum sl_diag_level lvl, int file, uint32_t off,
-                     int line, int col, const char *fmt, va_list ap)
+static SL_PRINTF(7, 0) void add_diag(struct sl__front *fr, enum sl_diag_level lvl, int file,
+                                      uint32_t off, int line, int col, const char *fmt,
+                                      va_list ap)
 {
     struct sl_diags *d = fr->d;
     char msg[1024];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     const char *fname = file >= 0 && file < fr->nfiles ? fr->files[file].name : NULL;
-    for (int i = 0; i < d->n; i++) {
+    if (d->n >= SL__MAX_DIAGS) {
+        /* enough to act on; the count still says how many there were */
+        if (lvl == SL_DIAG_ERROR) {
+            d->errors++;
+        } else {
+            d->warnings++;
+        }
+        return;
+    }
+    /* a repeat comes from the same statement: looking back a few entries is enough, and
+     * keeps a file full of errors linear */
+    for (int i = d->n > 8 ? d->n - 8 : 0; i < d->n; i++) {
         const struct sl_diag *o = &d->v[i];
         if (o->line == line && o->col == col && strcmp(o->msg, msg) == 0 &&
             ((o->file == NULL && fname == NULL) ||
@@ -148,6 +160,60 @@ void sl__diag_plain(struct sl__front *fr, enum sl_diag_level lvl, const char *fi
     }
 }
 
+/* Byte offset of code point k (0-based) in s, or strlen(s). */
+static size_t cp_offset(const char *s, int k)
+{
+    size_t i = 0;
+    for (int c = 0; c < k && s[i] != '\0'; c++) {
+        i++;
+        while (((unsigned char)s[i] & 0xC0) == 0x80) {
+            i++;
+        }
+    }
+    return i;
+}
+
+#define LINE_WINDOW 160 /* code points shown of a long line: half before the column */
+
+/* The source line, then a caret under column col. A line longer than LINE_WINDOW code
+ * points is shown as a window around the column, with … where it was cut. Tabs before the
+ * column are copied into the caret line so that it lines up. */
+static void print_source_line(FILE *f, const char *line, int col)
+{
+    int n = 0;
+    for (const unsigned char *p = (const unsigned char *)line; *p != '\0'; p++) {
+        n += (*p & 0xC0) != 0x80;
+    }
+    int start = 0, end = n;
+    if (n > LINE_WINDOW) {
+        start = col - 1 - LINE_WINDOW / 2;
+        if (start < 0) {
+            start = 0;
+        }
+        end = start + LINE_WINDOW;
+        if (end > n) {
+            end = n;
+            start = n - LINE_WINDOW;
+        }
+    }
+    size_t b = cp_offset(line, start), e = cp_offset(line, end);
+    fprintf(f, "    %s%.*s%s\n    ", start > 0 ? "…" : "", (int)(e - b), line + b,
+            end < n ? "…" : "");
+    if (start > 0) {
+        fputc(' ', f);
+    }
+    const unsigned char *s = (const unsigned char *)line + b;
+    for (int c = start + 1; c < col && *s != '\0';) {
+        fputc(*s == '\t' ? '\t' : ' ', f);
+        s++;
+        while ((*s & 0xC0) == 0x80) {
+            s++;
+        }
+        c++;
+    }
+    fputs("^\n", f);
+}
+
 void sl_diags_print(const struct sl_diags *d, FILE *f)
 {
     for (int i = 0; i < d->n; i++) {
@@ -163,19 +229,11 @@ void sl_diags_print(const struct sl_diags *d, FILE *f)
         }
         fprintf(f, "%s:%d:%d: %s: %s\n", g->file, g->line, g->col, lvl, g->msg);
         if (g->src_line != NULL) {
-            fprintf(f, "    %s\n    ", g->src_line);
-            /* the caret under the column: tabs copied so that it lines up */
-            const unsigned char *s = (const unsigned char *)g->src_line;
-            for (int c = 1; c < g->col && *s != '\0';) {
-                fputc(*s == '\t' ? '\t' : ' ', f);
-                s++;
-                while ((*s & 0xC0) == 0x80) {
-                    s++;
-                }
-                c++;
-            }
-            fputs("^\n", f);
+            print_source_line(f, g->src_line, g->col);
         }
+    }
+    if (d->errors + d->warnings > d->n) {
+        fprintf(f, "sluice: %d more diagnostics not shown\n", d->errors + d->warnings - d->n);
     }
 }
 
@@ -334,7 +392,9 @@ static void read_dir(struct sl__front *fr, const char *path)
     if (n == 0) {
         sl__diag_plain(fr, SL_DIAG_ERROR, path, "no *.sql files in this directory");
     }
-    qsort(names, (size_t)n, sizeof(*names), str_cmp);
+    if (n > 1) {
+        qsort(names, (size_t)n, sizeof(*names), str_cmp);
+    }
     for (int i = 0; i < n; i++) {
         read_file(fr, names[i]);
         free(names[i]);

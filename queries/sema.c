@@ -1085,6 +1085,7 @@ static struct sl_expr *compile_agg(struct qctx *q, const struct scope *sc, struc
             if (ag.arg->type == SL_TYPE_NULL) {
                 set_null_type(ag.arg, SL_TYPE_TEXT);
             }
+            free(ag.arg->text);
             ag.arg->text = full_text(q, a->args[0]);
             ag.sig.arg_type = (enum sl_type)ag.arg->type;
         }
@@ -1131,6 +1132,7 @@ static struct sl_expr *compile_agg(struct qctx *q, const struct scope *sc, struc
             ok = false;
         } else {
             set_null_type(ag.filter, SL_TYPE_BOOLEAN);
+            free(ag.filter->text);
             ag.filter->text = full_text(q, a->filter);
         }
     }
@@ -2309,26 +2311,68 @@ static const char *kind_name(int kind)
     return kind == SL_STMT_SOURCE ? "source" : kind == SL_STMT_SINK ? "sink" : "view";
 }
 
+/* A name as name_eq compares it: unquoted names lower-cased, "quoted" ones as written, so
+ * that two names are equal exactly when their canonical forms are. */
+static char *canonical(const char *name, bool quoted)
+{
+    char *c = xstrdup(name);
+    for (char *p = c; !quoted && *p != '\0'; p++) {
+        *p = (char)tolower((unsigned char)*p);
+    }
+    return c;
+}
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (; *s != '\0'; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    }
+    return h;
+}
+
+/* Reports every statement whose name an earlier one has (one namespace for sources, sinks
+ * and views, in load order) and marks it in dup. A hash table keeps this linear. */
+static void find_duplicates(struct sl__front *fr, struct sl__stmt *stmts, int n, bool *dup)
+{
+    size_t cap = 16;
+    while (cap < (size_t)n * 2) {
+        cap *= 2;
+    }
+    int *slot = xcalloc(cap, sizeof(int)); /* statement index + 1, 0 = empty */
+    char **canon = xcalloc((size_t)n, sizeof(char *));
+    for (int i = 0; i < n; i++) {
+        canon[i] = canonical(stmts[i].name, stmts[i].quoted);
+        size_t h = (size_t)hash_str(canon[i]) & (cap - 1);
+        while (slot[h] != 0 && strcmp(canon[slot[h] - 1], canon[i]) != 0) {
+            h = (h + 1) & (cap - 1);
+        }
+        if (slot[h] == 0) {
+            slot[h] = i + 1;
+            continue;
+        }
+        int j = slot[h] - 1;
+        const struct sl__tok *t = &fr->toks[stmts[j].name_tok];
+        sl__diag_tok(fr, SL_DIAG_ERROR, stmts[i].name_tok,
+                     "'%s' is already defined, as a %s at %s:%d:%d", stmts[i].name,
+                     kind_name(stmts[j].kind), fr->files[t->file].name, t->line, t->col);
+        dup[i] = true;
+    }
+    for (int i = 0; i < n; i++) {
+        free(canon[i]);
+    }
+    free(canon);
+    free(slot);
+}
+
 struct sl_catalog *sl__sema(struct sl__front *fr, struct sl__stmt *stmts, int nstmts)
 {
     struct ctx c = {.fr = fr, .stmts = stmts, .nstmts = nstmts};
     c.cat = xcalloc(1, sizeof(*c.cat));
     bool *dup = xcalloc((size_t)nstmts, sizeof(bool));
     int errors = 0, nsrc = 0;
-    /* one namespace for sources, sinks and views, in load order */
+    find_duplicates(fr, stmts, nstmts, dup);
     for (int i = 0; i < nstmts; i++) {
-        for (int j = 0; j < i; j++) {
-            if (!dup[j] && name_eq(stmts[j].name, stmts[j].quoted, stmts[i].name,
-                                   stmts[i].quoted)) {
-                const struct sl__tok *t = &fr->toks[stmts[j].name_tok];
-                sl__diag_tok(fr, SL_DIAG_ERROR, stmts[i].name_tok,
-                             "'%s' is already defined, as a %s at %s:%d:%d", stmts[i].name,
-                             kind_name(stmts[j].kind), fr->files[t->file].name, t->line,
-                             t->col);
-                dup[i] = true;
-                break;
-            }
-        }
         nsrc += stmts[i].kind == SL_STMT_SOURCE && !dup[i];
     }
     c.srcs = xcalloc((size_t)nsrc, sizeof(*c.srcs));

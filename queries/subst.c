@@ -11,9 +11,12 @@
  * (no nested ${…}). Works on the raw body of the literal so that an error can point at the
  * exact ${ in the source.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "front_int.h"
 
@@ -61,10 +64,31 @@ static void add_unescaped(struct buf *b, const char *raw, size_t n)
 
 static int read_secret(const char *path, struct buf *b, struct sl_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
+    /* Non-blocking open, then only a regular file: a FIFO or a terminal named by mistake
+     * must fail the load, not hang it. Secrets mounted by Docker and Kubernetes are regular
+     * files (behind symlinks, which open follows). */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         return sl_err_set(err, -errno, "cannot read secret file '%s' named by ${file:%s}: %s",
                           path, path, strerror(errno));
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return sl_err_set(err, -EINVAL,
+                          "cannot read secret file '%s' named by ${file:%s}: not a regular file",
+                          path, path);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) {
+        (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (f == NULL) {
+        int e = errno;
+        close(fd);
+        return sl_err_set(err, -e, "cannot read secret file '%s' named by ${file:%s}: %s", path,
+                          path, strerror(e));
     }
     struct buf tmp = {0};
     char chunk[4096];
