@@ -84,6 +84,7 @@ struct sl__srcrt {
     FILE *dl;
     uint64_t dl_bytes, dl_max;   /* under dl_lock: shards write late events here too */
     pthread_mutex_t dl_lock;
+    atomic_bool dl_full;         /* past dead_letter_max_bytes: a lock-free early exit */
     char *dl_path;
 
     pthread_t thr;
@@ -371,6 +372,7 @@ static void dl_write(struct sl__srcrt *s, const struct sl_buf *b)
         s->dl_bytes += b->len;
     } else {
         s->dl_bytes = s->dl_max;
+        atomic_store_explicit(&s->dl_full, true, memory_order_relaxed);
     }
     pthread_mutex_unlock(&s->dl_lock);
 }
@@ -378,7 +380,7 @@ static void dl_write(struct sl__srcrt *s, const struct sl_buf *b)
 static void dead_letter(struct sl__srcrt *s, int reason, const char *buf, size_t len,
                         const struct sl_msg_meta *m)
 {
-    if (s->dl == NULL || s->dl_bytes >= s->dl_max) {
+    if (s->dl == NULL || atomic_load_explicit(&s->dl_full, memory_order_relaxed)) {
         return;
     }
     struct sl_buf b;
@@ -400,7 +402,7 @@ static void dead_letter(struct sl__srcrt *s, int reason, const char *buf, size_t
 void sl__srcrt_dead_late(struct sl__srcrt *s, const struct sl_plan *plan, int64_t ts,
                          uint64_t pos)
 {
-    if (s->dl == NULL) {
+    if (s->dl == NULL || atomic_load_explicit(&s->dl_full, memory_order_relaxed)) {
         return;
     }
     struct sl_buf b;
