@@ -19,6 +19,7 @@
 #ifndef SL_AGG_H
 #define SL_AGG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -43,7 +44,8 @@ struct sl_agg_sig {
 struct sl_agg_ctx {
     int64_t ts;               /* event time, ms */
     uint64_t pos;             /* source position: partition << 48 | offset, for ties */
-    uint64_t *over_limit;     /* count here when a limit refuses a value (max_distinct) */
+    _Atomic uint64_t *over_limit; /* count here when a limit refuses a value (max_distinct);
+                                   * written only by the owning shard thread */
 };
 
 struct sl_agg_ops {

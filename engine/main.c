@@ -1,18 +1,200 @@
 /*
- * main.c - the `sluice` command: run, check, health, version.
+ * main.c - the `sluice` command: run, check, health, version (SQL.md, "The command line").
+ *
+ * Every flag of `run` also comes from the environment as SLUICE_<FLAG> (upper case, '-' as
+ * '_'), for containers; a flag on the command line wins.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "engine/engine.h"
+#include "engine/http.h"
+#include "engine/log.h"
+#include "engine/options.h"
 #include "queries/front.h"
 
 static int usage(FILE *f)
 {
-    fprintf(f, "usage: sluice run [FILE|DIR]…     run the queries\n"
-               "       sluice check [FILE|DIR]…   check the queries and print their plans\n"
-               "       sluice health [ADDR]       exit 0 if the engine at ADDR is ready\n"
-               "       sluice version\n");
+    fprintf(f,
+            "usage: sluice run [FLAGS] [FILE|DIR]…   run the queries (default: "
+            "$SLUICE_QUERIES, else ./queries)\n"
+            "       sluice check [FILE|DIR]…         check the queries and print their plans\n"
+            "       sluice health [ADDR]             exit 0 if the engine at ADDR is ready\n"
+            "       sluice version\n"
+            "\n"
+            "flags of run (each also as environment variable SLUICE_<FLAG>):\n"
+            "  --workers N            shards (default: number of cores)\n"
+            "  --http ADDR|off        metrics and health endpoint (default 127.0.0.1:9090)\n"
+            "  --state-dir DIR        where the MQTT write-ahead log lives\n"
+            "  --shutdown-timeout D   how long SIGTERM waits for delivery (default 30s)\n"
+            "  --memory-limit SIZE    refuse new groups past this much memory\n"
+            "  --fsync                fsync the MQTT log per batch\n"
+            "  --log-level LEVEL      error|warn|info|debug (default info)\n"
+            "  --log-format FMT       text|json (default text)\n");
     return f == stdout ? 0 : 2;
+}
+
+struct run_flags {
+    int workers;
+    const char *http;
+    const char *state_dir;
+    int64_t shutdown_timeout_ms;
+    int64_t memory_limit;
+    bool fsync;
+    const char *log_level;
+    const char *log_format;
+};
+
+static const char *env_flag(const char *flag)
+{
+    char name[64] = "SLUICE_";
+    size_t n = strlen(name);
+    for (const char *p = flag; *p != '\0' && n + 1 < sizeof(name); p++) {
+        name[n++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+    }
+    name[n] = '\0';
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+static int set_flag(struct run_flags *f, const char *name, const char *val)
+{
+    if (strcmp(name, "workers") == 0) {
+        char *end;
+        long n = strtol(val, &end, 10);
+        if (*end != '\0' || n < 1 || n > 1024) {
+            fprintf(stderr, "sluice: --workers must be a number from 1 to 1024, got '%s'\n",
+                    val);
+            return -1;
+        }
+        f->workers = (int)n;
+    } else if (strcmp(name, "http") == 0) {
+        f->http = val;
+    } else if (strcmp(name, "state-dir") == 0) {
+        f->state_dir = val;
+    } else if (strcmp(name, "shutdown-timeout") == 0) {
+        if (sl_parse_duration(val, &f->shutdown_timeout_ms) < 0) {
+            fprintf(stderr, "sluice: --shutdown-timeout must be a duration like '30s', got "
+                            "'%s'\n", val);
+            return -1;
+        }
+    } else if (strcmp(name, "memory-limit") == 0) {
+        if (sl_parse_size(val, &f->memory_limit) < 0) {
+            fprintf(stderr, "sluice: --memory-limit must be a size like '512MiB', got '%s'\n",
+                    val);
+            return -1;
+        }
+    } else if (strcmp(name, "fsync") == 0) {
+        f->fsync = val == NULL || strcmp(val, "0") != 0;
+    } else if (strcmp(name, "log-level") == 0) {
+        f->log_level = val;
+    } else if (strcmp(name, "log-format") == 0) {
+        f->log_format = val;
+    } else {
+        return -2;
+    }
+    return 0;
+}
+
+static const char *const flag_names[] = {"workers", "http", "state-dir", "shutdown-timeout",
+                                         "memory-limit", "fsync", "log-level", "log-format",
+                                         NULL};
+
+static int cmd_run(int argc, char **argv)
+{
+    struct run_flags f = {.workers = (int)sysconf(_SC_NPROCESSORS_ONLN),
+                          .http = "127.0.0.1:9090",
+                          .shutdown_timeout_ms = 30000};
+    const char **paths = calloc((size_t)argc + 1, sizeof(*paths));
+    int npaths = 0;
+
+    for (int i = 0; flag_names[i] != NULL; i++) {
+        const char *v = env_flag(flag_names[i]);
+        if (v != NULL && set_flag(&f, flag_names[i], v) < 0) {
+            return 2;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            paths[npaths++] = a;
+            continue;
+        }
+        char name[64];
+        const char *val = NULL;
+        const char *eq = strchr(a + 2, '=');
+        size_t n = eq != NULL ? (size_t)(eq - a - 2) : strlen(a + 2);
+        if (n >= sizeof(name)) {
+            n = sizeof(name) - 1;
+        }
+        memcpy(name, a + 2, n);
+        name[n] = '\0';
+        if (strcmp(name, "help") == 0) {
+            return usage(stdout);
+        }
+        if (eq != NULL) {
+            val = eq + 1;
+        } else if (strcmp(name, "fsync") != 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "sluice: --%s needs a value\n", name);
+                return 2;
+            }
+            val = argv[++i];
+        }
+        int r = set_flag(&f, name, val);
+        if (r == -2) {
+            fprintf(stderr, "sluice: unknown flag --%s (see sluice --help)\n", name);
+            return 2;
+        }
+        if (r < 0) {
+            return 2;
+        }
+    }
+    enum sl_log_level level = SL_LOG_INFO;
+    enum sl_log_format format = SL_LOG_TEXT;
+    if (f.log_level != NULL && sl_log_level_parse(f.log_level, &level) < 0) {
+        fprintf(stderr, "sluice: --log-level must be error, warn, info or debug, got '%s'\n",
+                f.log_level);
+        return 2;
+    }
+    if (f.log_format != NULL && sl_log_format_parse(f.log_format, &format) < 0) {
+        fprintf(stderr, "sluice: --log-format must be text or json, got '%s'\n", f.log_format);
+        return 2;
+    }
+    sl_log_configure(level, format, 2);
+    if (npaths == 0) {
+        const char *q = getenv("SLUICE_QUERIES");
+        paths[npaths++] = q != NULL && q[0] != '\0' ? q : "queries";
+    }
+
+    struct sl_diags d = {0};
+    struct sl_catalog *cat = NULL;
+    int r = sl_front_load(paths, npaths, &cat, &d);
+    sl_diags_print(&d, stderr);
+    sl_diags_fini(&d);
+    free(paths);
+    if (r < 0) {
+        return 1;
+    }
+
+    struct sl_engine_opts eo = {.workers = f.workers,
+                                .shutdown_timeout_ms = f.shutdown_timeout_ms,
+                                .http = f.http};
+    struct sl_engine *eng = NULL;
+    struct sl_err err = {{0}};
+    r = sl_engine_new(cat, &eo, &eng, &err);
+    if (r < 0) {
+        sl_log(SL_LOG_ERROR, "engine", "%s", err.msg);
+        sl_catalog_free(cat);
+        return 1;
+    }
+    int code = sl_engine_run(eng);
+    sl_engine_summary(eng, stderr);
+    sl_engine_free(eng);
+    sl_catalog_free(cat);
+    return code;
 }
 
 int main(int argc, char **argv)
@@ -23,6 +205,12 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("sluice %s\n", SL_VERSION);
         return 0;
+    }
+    if (strcmp(argv[1], "run") == 0) {
+        return cmd_run(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[1], "health") == 0) {
+        return sl_cmd_health(argc - 1, argv + 1);
     }
     if (strcmp(argv[1], "check") == 0) {
         return sl_cmd_check(argc - 1, argv + 1);

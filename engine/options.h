@@ -37,6 +37,9 @@ struct sl_option_def {
     int64_t min, max;    /* INT, DURATION (ms), SIZE (bytes): inclusive; min == max == 0: any */
     const char *choices; /* ENUM: "a|b|c" */
     const char *help;    /* one sentence for docs and error messages */
+    /* Docs only: a default computed at run time, described in words ("sluice-<source>");
+     * def is then NULL. (Added after the first contract; NULL elsewhere.) */
+    const char *doc_default;
 };
 
 /* One option as written in a WITH clause (after ${…} substitution). */
@@ -55,6 +58,10 @@ struct sl_opt_value {
     double d;    /* DOUBLE */
     bool given;  /* written by the user, not a default */
     int line, col;
+    int index;   /* the struct sl_opt_input it came from, -1 for a default: what check
+                  * functions pass to report (added after the first contract) */
+    bool secret; /* set by the front end: the value came from ${file:…}; print "<secret>"
+                  * (added by the front end) */
 };
 
 struct sl_options {
@@ -69,7 +76,10 @@ typedef void (*sl_opt_report_fn)(void *ud, int index, const char *msg);
 /* Parses given options against the NULL-terminated list of tables (connector's own first,
  * then the common one). Reports every problem (unknown option with a did-you-mean, bad
  * value with the expected form, out of range, missing required, given twice) through report
- * and returns how many there were; on 0 fills *ret (free with sl_options_fini). */
+ * and returns how many there were; on 0 fills *ret (free with sl_options_fini). Also:
+ * -ENOMEM. Problems come in input order, then missing options in table order. Names match
+ * case-insensitively; an input named "connector" is skipped (the front end's own). ENUM
+ * values are stored in the table's spelling ('event' -> "Event"). DOUBLE has no range. */
 int sl_options_parse(const struct sl_option_def *const *tables, const char *connector,
                      const struct sl_opt_input *in, int nin, struct sl_options *ret,
                      sl_opt_report_fn report, void *ud);
@@ -88,7 +98,22 @@ extern const struct sl_option_def sl_sink_common_options[];
 int sl_parse_duration(const char *s, int64_t *ret_ms);
 int sl_parse_size(const char *s, int64_t *ret_bytes);
 
-/* Edit distance for did-you-mean suggestions (case-insensitive). */
+/* Writes an INT, DURATION or SIZE value of type t as a user would write it (DURATION in the
+ * largest exact unit, 90000 -> "90s"; SIZE likewise, 1048576 -> "1MiB") into buf. */
+void sl_options_fmt(enum sl_opt_type t, int64_t v, char *buf, size_t cap);
+
+/* Edit distance for did-you-mean suggestions (case-insensitive; optimal string alignment:
+ * an adjacent transposition costs 1). */
 int sl_edit_distance(const char *a, const char *b);
+
+/* Whether the value of option `name` (matched by def) must never be shown: def is SECRET, or
+ * def is a PREFIX option whose name carries a credential (properties.sasl.password,
+ * properties.ssl.key.password, properties.sasl.oauthbearer.client.secret, ...). */
+bool sl_options_is_secret(const struct sl_option_def *def, const char *name);
+
+/* The value of v as plans and messages may show it: "<secret>" for secret options, a URL's
+ * password replaced by <secret> (redis://user:<secret>@host), else v->str. Returns buf or a
+ * constant string; buf has cap bytes. */
+const char *sl_options_display(const struct sl_opt_value *v, char *buf, size_t cap);
 
 #endif

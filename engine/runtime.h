@@ -1,0 +1,90 @@
+/*
+ * runtime.h - what connectors implement to move data at run time, and what the engine
+ * offers them.
+ *
+ * A source connector reads messages and hands each to the engine through struct sl_src_io,
+ * from the source's own thread: either a raw payload (decoded by the engine's JSON decoder)
+ * or an already typed row (datagen). The engine does the rest on that thread: event time,
+ * watermarks, WHERE, keys, routing to shards, markers.
+ *
+ * A sink connector receives batches of finished rows on the sink's own thread and returns
+ * once they are delivered (or fails, and the engine retries with backoff).
+ *
+ * Ownership: payload bytes passed to sl_src_io_json are borrowed for the duration of the
+ * call only; rows passed to write() are borrowed for the duration of the call.
+ */
+#ifndef SL_RUNTIME_H
+#define SL_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "value.h"
+
+struct sl_source;
+struct sl_plan;
+struct sl_src_io;
+
+/* Where a message came from. */
+struct sl_msg_meta {
+    const char *topic;   /* MQTT/Kafka topic, file path; NULL if none */
+    uint32_t topic_len;
+    const char *key;     /* Kafka key; NULL if none */
+    uint32_t key_len;
+    int32_t partition;   /* watermark partition index, 0-based, < io partitions */
+    int64_t offset;      /* position within the partition */
+    int64_t arrival_ms;  /* processing time when received (0: the engine stamps now) */
+};
+
+/* Hands one JSON payload to the engine. Returns 0. May block while a ring is full
+ * (backpressure): that is the only way the engine slows a source down. */
+int sl_src_io_json(struct sl_src_io *io, const char *buf, size_t len,
+                   const struct sl_msg_meta *meta);
+/* Hands one typed row (src->ncols values, in column order) to the engine. */
+int sl_src_io_row(struct sl_src_io *io, const struct sl_value *row,
+                  const struct sl_msg_meta *meta);
+/* True once the engine asks sources to stop (shutdown). */
+bool sl_src_io_stopping(const struct sl_src_io *io);
+
+/* Return values of poll(). */
+enum {
+    SL_POLL_IDLE = 0, /* nothing right now */
+    SL_POLL_MORE = 1, /* delivered messages, call again */
+    SL_POLL_END = 2,  /* bounded input finished */
+};
+
+struct sl_source_ops {
+    /* Creates the connector's state for src. Number of watermark partitions in
+     * *ret_partitions (1 for files and datagen). Start-up thread. */
+    int (*open)(const struct sl_source *src, void **ret_state, int *ret_partitions,
+                struct sl_err *err);
+    /* Delivers messages through io; waits at most timeout_ms when nothing is available.
+     * Returns SL_POLL_* or a negative error. Source thread. */
+    int (*poll)(void *state, struct sl_src_io *io, int timeout_ms);
+    /* True if the source is bounded (file without follow, datagen with rows): no
+     * wall-clock markers, no max_future. */
+    bool (*bounded)(void *state);
+    void (*close)(void *state);
+    /* The connector replays recorded or generated events (file, datagen): max_future is off
+     * unless the source sets it explicitly (SQL.md). */
+    bool replay;
+};
+
+/* A finished result row as sinks see it. */
+struct sl_row {
+    const struct sl_value *vals; /* plan->nout output values, SELECT order */
+    const char *id;              /* _id, 32 hex characters, NUL-terminated */
+    int64_t rev;                 /* _rev */
+    bool is_final;
+    int64_t window_start, window_end; /* windowed rows; INT64_MIN for per-event rows */
+};
+
+struct sl_sink_ops {
+    int (*open)(const struct sl_plan *plan, void **ret_state, struct sl_err *err);
+    /* Delivers n rows (in order). Returns 0 once delivered; < 0 to be retried. */
+    int (*write)(void *state, const struct sl_row *rows, int n);
+    void (*close)(void *state);
+};
+
+#endif

@@ -1,0 +1,370 @@
+/*
+ * sink.c - a sink's thread: rows in from shards (windowed queries) or from the source
+ * thread (per-event queries), in SQL.md's order, out through the connector with retries.
+ *
+ * Order (SQL.md, "Values in results"): rows of a windowed query are grouped by the marker
+ * they were emitted at. A row that arrives on input i after that input's m-th marker belongs
+ * to batch m + 1; batch k is complete once every input has delivered marker k. A complete
+ * batch is sorted by (window_end, window_start, group key) and written. Per-event rows have
+ * one input and are written in arrival order, which is source order.
+ *
+ * Only the sink's thread touches this state; the row counter is read by others.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine.h"
+#include "keys.h"
+
+struct held {
+    uint64_t batch;
+    uint8_t *rec;
+};
+
+struct input {
+    struct sl_chan *c;
+    uint64_t markers;
+    bool final;
+    struct held *rows;
+    int head, n, cap;
+};
+
+struct sl__sinkrt {
+    struct sl_engine *eng;
+    const struct sl_plan *plan;
+    const struct sl_sink_ops *ops;
+    void *state;
+    bool windowed;
+    struct input *in;
+    int nin;
+    uint64_t flushed;
+    sl_ctr rows_out, write_retries;
+    /* write scratch */
+    struct sl_row *rows;
+    struct sl_value *vals;
+    const uint8_t **recs;
+    int cap;
+    pthread_t thr;
+    bool started;
+    _Alignas(SL_CACHELINE) struct sl_waiter w;
+};
+
+static void *xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (p == NULL) {
+        abort();
+    }
+    return p;
+}
+
+static size_t pad8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+static void ensure(struct sl__sinkrt *k, int n)
+{
+    if (n <= k->cap) {
+        return;
+    }
+    int cap = k->cap ? k->cap : 256;
+    while (cap < n) {
+        cap *= 2;
+    }
+    /* Rows and values are refilled after every growth; record pointers are kept. */
+    free(k->rows);
+    free(k->vals);
+    k->rows = xcalloc((size_t)cap, sizeof(*k->rows));
+    k->vals = xcalloc((size_t)cap * (size_t)(k->plan->nout + 1), sizeof(*k->vals));
+    const uint8_t **recs = xcalloc((size_t)cap, sizeof(*recs));
+    if (k->recs != NULL) {
+        memcpy(recs, k->recs, sizeof(*recs) * (size_t)k->cap);
+    }
+    free(k->recs);
+    k->recs = recs;
+    k->cap = cap;
+}
+
+/* Fills k->rows[i] from a row record; values point into the record. */
+static void decode_row(struct sl__sinkrt *k, int i, const uint8_t *rec)
+{
+    const struct sl__rowrec *r = (const struct sl__rowrec *)rec;
+    const struct sl_value *raw =
+        (const struct sl_value *)(rec + sizeof(*r) + pad8(r->keylen));
+    struct sl_value *vals = &k->vals[(size_t)i * (size_t)(k->plan->nout + 1)];
+    for (int j = 0; j < r->nout; j++) {
+        vals[j] = raw[j];
+        if (raw[j].type == SL_TYPE_TEXT && !raw[j].null) {
+            vals[j].u.s = (const char *)rec + (uintptr_t)raw[j].u.s;
+        }
+    }
+    k->rows[i].vals = vals;
+    k->rows[i].id = r->id;
+    k->rows[i].rev = r->rev;
+    k->rows[i].is_final = r->is_final;
+    k->rows[i].window_start = r->wstart;
+    k->rows[i].window_end = r->wend;
+}
+
+static void deliver(struct sl__sinkrt *k, int n)
+{
+    int backoff = 10;
+    for (int off = 0; off < n;) {
+        int chunk = n - off < 1024 ? n - off : 1024;
+        int r = k->ops->write(k->state, k->rows + off, chunk);
+        if (r >= 0) {
+            off += chunk;
+            backoff = 10;
+            continue;
+        }
+        sl_ctr_add(&k->write_retries, 1);
+        /* Jittered exponential backoff: a peer that is away costs no CPU. */
+        int ms = backoff / 2 + rand() % (backoff / 2 + 1);
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        backoff = backoff < 5000 ? backoff * 2 : 5000;
+    }
+    sl_ctr_add(&k->rows_out, (uint64_t)n);
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+    const struct sl__rowrec *x = *(const struct sl__rowrec *const *)a;
+    const struct sl__rowrec *y = *(const struct sl__rowrec *const *)b;
+    if (x->wend != y->wend) {
+        return x->wend < y->wend ? -1 : 1;
+    }
+    if (x->wstart != y->wstart) {
+        return x->wstart < y->wstart ? -1 : 1;
+    }
+    int c = sl_key_cmp((const uint8_t *)(x + 1), (const uint8_t *)(y + 1), x->nkeys);
+    if (c != 0) {
+        return c;
+    }
+    /* Same window and key in one batch (a correction after an early row): by (_rev, final). */
+    if (x->rev != y->rev) {
+        return x->rev < y->rev ? -1 : 1;
+    }
+    return (int)x->is_final - (int)y->is_final;
+}
+
+static void flush_batch(struct sl__sinkrt *k, uint64_t batch)
+{
+    int n = 0;
+    for (int i = 0; i < k->nin; i++) {
+        struct input *in = &k->in[i];
+        for (int j = in->head; j < in->n && in->rows[j].batch <= batch; j++) {
+            n++;
+        }
+    }
+    if (n == 0) {
+        return;
+    }
+    ensure(k, n);
+    n = 0;
+    for (int i = 0; i < k->nin; i++) {
+        struct input *in = &k->in[i];
+        while (in->head < in->n && in->rows[in->head].batch <= batch) {
+            k->recs[n++] = in->rows[in->head++].rec;
+        }
+        if (in->head == in->n) {
+            in->head = in->n = 0;
+        }
+    }
+    qsort(k->recs, (size_t)n, sizeof(*k->recs), row_cmp);
+    for (int i = 0; i < n; i++) {
+        decode_row(k, i, k->recs[i]);
+    }
+    deliver(k, n);
+    for (int i = 0; i < n; i++) {
+        free((void *)k->recs[i]);
+    }
+}
+
+static bool inputs_ready(void *ud)
+{
+    struct sl__sinkrt *k = ud;
+    for (int i = 0; i < k->nin; i++) {
+        if (!k->in[i].final && sl_chan_readable(k->in[i].c)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void *sink_main(void *arg)
+{
+    struct sl__sinkrt *k = arg;
+    for (;;) {
+        bool any = false, all_final = true;
+        for (int i = 0; i < k->nin; i++) {
+            struct input *in = &k->in[i];
+            if (in->final) {
+                continue;
+            }
+            const uint8_t *rec;
+            uint32_t len;
+            int n = 0, nrows = 0;
+            while (n < 1024 && (rec = sl_chan_peek(in->c, &len)) != NULL) {
+                n++;
+                if (rec[0] == SL_REC_ROW) {
+                    if (!k->windowed) {
+                        ensure(k, nrows + 1); /* keeps recs[0, nrows) */
+                        k->recs[nrows++] = rec;
+                        continue;
+                    }
+                    if (in->n >= in->cap) {
+                        in->cap = in->cap ? in->cap * 2 : 256;
+                        in->rows = realloc(in->rows, sizeof(*in->rows) * (size_t)in->cap);
+                        if (in->rows == NULL) {
+                            abort();
+                        }
+                    }
+                    uint8_t *copy = malloc(len);
+                    if (copy == NULL) {
+                        abort();
+                    }
+                    memcpy(copy, rec, len);
+                    in->rows[in->n].batch = in->markers + 1;
+                    in->rows[in->n].rec = copy;
+                    in->n++;
+                } else if (rec[0] == SL_REC_MARKER) {
+                    const struct sl__marker *m = (const struct sl__marker *)rec;
+                    in->markers++;
+                    if (m->final) {
+                        in->final = true;
+                        break;
+                    }
+                }
+            }
+            if (nrows > 0) {
+                for (int j = 0; j < nrows; j++) {
+                    decode_row(k, j, k->recs[j]);
+                }
+                deliver(k, nrows);
+            }
+            if (n > 0) {
+                sl_chan_release(in->c);
+                any = true;
+            }
+            all_final = all_final && in->final;
+        }
+        if (k->windowed) {
+            uint64_t lo = UINT64_MAX;
+            for (int i = 0; i < k->nin; i++) {
+                if (k->in[i].markers < lo) {
+                    lo = k->in[i].markers;
+                }
+            }
+            while (k->flushed < lo) {
+                flush_batch(k, ++k->flushed);
+            }
+        }
+        if (all_final) {
+            break;
+        }
+        if (!any) {
+            sl_waiter_wait(&k->w, inputs_ready, k, 100);
+        }
+    }
+    atomic_fetch_sub(&k->eng->sinks_running, 1);
+    return NULL;
+}
+
+int sl__sinkrt_new(struct sl_engine *eng, const struct sl_plan *plan, struct sl__sinkrt **ret,
+                   struct sl_err *err)
+{
+    struct sl__sinkrt *k = xcalloc(1, sizeof(*k));
+    int r;
+    k->eng = eng;
+    k->plan = plan;
+    k->ops = plan->sink_conn->sink;
+    k->windowed = plan->window != SL_WINDOW_NONE;
+    sl_waiter_init(&k->w, SL_WAITER_SPIN_DEFAULT);
+    if (k->ops == NULL) {
+        r = sl_err_set(err, -ENOTSUP, "sink %s: connector %s cannot run yet (not built)",
+                       plan->name, plan->sink_conn->name);
+        goto fail;
+    }
+    k->nin = k->windowed ? eng->nshards : 1;
+    k->in = xcalloc((size_t)k->nin, sizeof(*k->in));
+    for (int i = 0; i < k->nin; i++) {
+        struct sl_waiter *prod = k->windowed ? sl__shard_waiter(eng->shards[i])
+                                             : sl__srcrt_waiter(eng->srcs[plan->src->index]);
+        k->in[i].c = sl_chan_new(1 << 20, &k->w, prod);
+    }
+    r = k->ops->open(plan, &k->state, err);
+    if (r < 0) {
+        goto fail;
+    }
+    *ret = k;
+    return 0;
+fail:
+    sl__sinkrt_free(k);
+    return r;
+}
+
+struct sl_chan *sl__sinkrt_input(struct sl__sinkrt *k, int i)
+{
+    return k->in[i].c;
+}
+
+int sl__sinkrt_start(struct sl__sinkrt *k)
+{
+    int r = pthread_create(&k->thr, NULL, sink_main, k);
+    if (r != 0) {
+        return -r;
+    }
+    k->started = true;
+    return 0;
+}
+
+void sl__sinkrt_join(struct sl__sinkrt *k)
+{
+    if (k->started) {
+        pthread_join(k->thr, NULL);
+        k->started = false;
+    }
+}
+
+uint64_t sl__sinkrt_rows(struct sl__sinkrt *k)
+{
+    return sl_ctr_get(&k->rows_out);
+}
+
+void sl__sinkrt_free(struct sl__sinkrt *k)
+{
+    if (k == NULL) {
+        return;
+    }
+    if (k->state != NULL && k->ops->close != NULL) {
+        k->ops->close(k->state);
+    }
+    for (int i = 0; i < k->nin; i++) {
+        struct input *in = &k->in[i];
+        for (int j = in->head; j < in->n; j++) {
+            free(in->rows[j].rec);
+        }
+        free(in->rows);
+        sl_chan_free(in->c);
+    }
+    free(k->in);
+    free(k->rows);
+    free(k->vals);
+    free(k->recs);
+    free(k);
+}
+
+int sl__sinkrt_metrics(struct sl__sinkrt *k, struct sl_err *err)
+{
+    const char *name = k->plan->name;
+    int r = sl__metric_ctr(k->eng, "sluice_sink_rows_total", "Rows a sink delivered.",
+                           SL_LABELS({"sink", name}), &k->rows_out, err);
+    return r < 0 ? r
+                 : sl__metric_ctr(k->eng, "sluice_sink_write_retries_total",
+                                  "Writes a sink retried after a failure.",
+                                  SL_LABELS({"sink", name}), &k->write_retries, err);
+}

@@ -1,0 +1,840 @@
+/*
+ * source.c - a source's thread: receive, decode, event time and watermarks, per-query
+ * WHERE / keys / aggregate inputs, routing to shards, markers (DESIGN.md, Data flow).
+ *
+ * Everything here runs on the source's own thread, except sl__srcrt_new/connect/start/join/
+ * free (main thread) and the counters, which any thread may read.
+ *
+ * Watermarks (SQL.md, "Watermarks and time"): each partition p has W(p) = max event time
+ * seen in p minus the delay; the source watermark W = max(W, min of W(p) over partitions
+ * that are not idle), where a partition without events holds W until it is idle. Every event
+ * is stamped with the W in force before it is read; the shards judge lateness by that stamp.
+ * A marker goes to every shard (and to per-event sinks) before the first event that follows
+ * an advance of W past a window boundary of any query reading the source, and at the end.
+ * Bounded sources send no wall-clock markers, so their output depends on the input only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+#include "engine.h"
+#include "format.h"
+#include "keys.h"
+#include "timefmt.h"
+
+/* One query reading this source. */
+struct qroute {
+    const struct sl_plan *plan;
+    bool per_event;
+    struct sl_chan *sink_in;   /* per-event: our channel into the sink */
+    int64_t gran;              /* marker granularity in ms (0: none) */
+    struct sl_qstats st;       /* filtered (both kinds), accepted (per-event) */
+    struct sl_value *keys;     /* scratch: nkeys */
+    struct sl_value *args;     /* scratch: nstates */
+    struct sl_value *outs;     /* scratch: nout (per-event) */
+    uint8_t *keybuf;
+    size_t keybuf_cap;
+};
+
+struct part {
+    int64_t max_ts;
+    int64_t last_mono;
+    bool has;
+    bool idle;
+};
+
+struct sl_src_io {
+    struct sl__srcrt *s;
+};
+
+struct sl__srcrt {
+    struct sl_engine *eng;
+    const struct sl_source *def;
+    int index;
+    const struct sl_source_ops *ops;
+    void *state;
+    int nparts;
+    bool bounded;
+    struct sl_decoder *dec;
+    struct sl_value *row;      /* ncols + SL_PSEUDO_N */
+    char *scratch;
+    size_t scratch_cap;
+    struct sl_eval ev;
+    struct qroute *q;
+    int nq;
+    int nwindowed;
+    struct sl_chan **to_shard; /* nshards; NULL if no windowed query */
+    bool *dirty;               /* per shard: records reserved since the last commit */
+    struct sl_src_io io;
+
+    struct part *parts;
+    int64_t wm, wm_marked;
+    _Atomic int64_t wm_pub;    /* wm for other threads (metrics, progress) */
+    uint64_t seq;
+    int64_t start_mono;
+    int64_t all_idle_since, wm_at_all_idle;
+    int64_t delay, idle_timeout, max_future;
+    int64_t now_ms;            /* processing time, refreshed every few events */
+    int64_t mono_now;          /* monotonic time of the current poll */
+    uint32_t since_clock;
+    bool need_arrival;
+
+    sl_ctr in, decoded, rejected[SL_REJECT__COUNT + 1];
+    FILE *dl;
+    uint64_t dl_bytes, dl_max;   /* under dl_lock: shards write late events here too */
+    pthread_mutex_t dl_lock;
+    char *dl_path;
+
+    pthread_t thr;
+    bool started;
+    _Alignas(SL_CACHELINE) struct sl_waiter wprod; /* we sleep here while a ring is full */
+};
+
+#define REJECT_FUTURE SL_REJECT__COUNT
+#define TS_LIMIT (INT64_C(1) << 55) /* ±1.1 million years: room for window arithmetic */
+
+static const char *reject_name(int r)
+{
+    return r == REJECT_FUTURE ? SL_REJECT_FUTURE_NAME : sl_reject_name(r);
+}
+
+static size_t pad8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+static void *xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (p == NULL) {
+        abort();
+    }
+    return p;
+}
+
+int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl__srcrt **ret,
+                  struct sl_err *err)
+{
+    struct sl__srcrt *s = xcalloc(1, sizeof(*s));
+    int r;
+
+    s->eng = eng;
+    s->def = src;
+    s->index = src->index;
+    s->ops = src->conn->source;
+    s->io.s = s;
+    s->wm = s->wm_marked = SL_WM_NONE;
+    atomic_init(&s->wm_pub, SL_WM_NONE);
+    pthread_mutex_init(&s->dl_lock, NULL);
+    sl_waiter_init(&s->wprod, SL_WAITER_SPIN_DEFAULT);
+    if (s->ops == NULL) {
+        r = sl_err_set(err, -ENOTSUP, "source %s: connector %s cannot run yet (not built)",
+                       src->name, src->conn->name);
+        goto fail;
+    }
+    s->delay = src->wm_col >= 0 ? src->wm_delay_ms : 0;
+    s->idle_timeout = sl_options_int(&src->opts, "idle_timeout", 30000);
+    const struct sl_opt_value *mf = sl_options_get(&src->opts, "max_future");
+    s->max_future = sl_options_int(&src->opts, "max_future", 300000);
+    if (s->ops->replay && (mf == NULL || !mf->given)) {
+        s->max_future = 0; /* off for file and datagen unless asked for */
+    }
+    s->dl_max = (uint64_t)sl_options_int(&src->opts, "dead_letter_max_bytes", 64 << 20);
+    int64_t max_msg = sl_options_int(&src->opts, "max_message_bytes", 1 << 20);
+    const struct sl_opt_value *tf = sl_options_get(&src->opts, "timestamp_format");
+    r = sl_decoder_new(src, tf != NULL ? (int)tf->i : 0, (size_t)max_msg, &s->dec);
+    if (r < 0) {
+        sl_err_set(err, r, "source %s: cannot create its decoder", src->name);
+        goto fail;
+    }
+    s->scratch_cap = (size_t)max_msg + 64;
+    s->scratch = xcalloc(1, s->scratch_cap);
+    sl_eval_init(&s->ev, 64 * 1024);
+    s->row = xcalloc((size_t)(src->ncols + SL_PSEUDO_N), sizeof(*s->row));
+    s->need_arrival = src->wm_col < 0;
+
+    const struct sl_catalog *cat = eng->cat;
+    s->q = xcalloc((size_t)cat->nplans, sizeof(*s->q));
+    for (int i = 0; i < cat->nplans; i++) {
+        const struct sl_plan *p = cat->plans[i];
+        if (p->src != src) {
+            continue;
+        }
+        struct qroute *q = &s->q[s->nq++];
+        q->plan = p;
+        q->per_event = p->window == SL_WINDOW_NONE;
+        q->keys = xcalloc((size_t)p->nkeys, sizeof(*q->keys));
+        q->args = xcalloc((size_t)p->nstates, sizeof(*q->args));
+        q->outs = xcalloc((size_t)p->nout, sizeof(*q->outs));
+        q->keybuf_cap = 256;
+        q->keybuf = xcalloc(1, q->keybuf_cap);
+        if (p->uses_arrival || p->uses_now) {
+            s->need_arrival = true;
+        }
+        switch (p->window) {
+        case SL_WINDOW_TUMBLE:
+        case SL_WINDOW_HOP:
+            q->gran = p->slide_ms;
+            break;
+        case SL_WINDOW_SESSION:
+            q->gran = p->gap_ms < 1000 ? p->gap_ms : 1000;
+            break;
+        default:
+            q->gran = 0;
+            break;
+        }
+        if (!q->per_event) {
+            s->nwindowed++;
+        }
+    }
+    const char *dl = sl_options_str(&src->opts, "dead_letter");
+    if (dl != NULL && dl[0] != '\0') {
+        s->dl_path = strdup(dl);
+        s->dl = fopen(dl, "a");
+        if (s->dl == NULL) {
+            r = sl_err_set(err, -errno, "source %s: cannot open dead_letter file %s: %s",
+                           src->name, dl, strerror(errno));
+            goto fail;
+        }
+    }
+    r = s->ops->open(src, &s->state, &s->nparts, err);
+    if (r < 0) {
+        goto fail;
+    }
+    if (s->nparts < 1) {
+        s->nparts = 1;
+    }
+    s->parts = xcalloc((size_t)s->nparts, sizeof(*s->parts));
+    s->bounded = s->ops->bounded != NULL && s->ops->bounded(s->state);
+    if (!s->bounded || s->max_future > 0) {
+        s->need_arrival = true;
+    }
+    *ret = s;
+    return 0;
+fail:
+    sl__srcrt_free(s);
+    return r;
+}
+
+void sl__srcrt_connect(struct sl__srcrt *s)
+{
+    struct sl_engine *eng = s->eng;
+    if (s->nwindowed > 0) {
+        s->to_shard = xcalloc((size_t)eng->nshards, sizeof(*s->to_shard));
+        s->dirty = xcalloc((size_t)eng->nshards, sizeof(*s->dirty));
+        for (int i = 0; i < eng->nshards; i++) {
+            s->to_shard[i] = sl__shard_input(eng->shards[i], s->index);
+        }
+    }
+    for (int i = 0; i < s->nq; i++) {
+        if (s->q[i].per_event) {
+            s->q[i].sink_in = sl__sinkrt_input(eng->sinks[s->q[i].plan->index], 0);
+        }
+    }
+}
+
+void sl__srcrt_free(struct sl__srcrt *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    if (s->state != NULL && s->ops != NULL && s->ops->close != NULL) {
+        s->ops->close(s->state);
+    }
+    for (int i = 0; i < s->nq; i++) {
+        free(s->q[i].keys);
+        free(s->q[i].args);
+        free(s->q[i].outs);
+        free(s->q[i].keybuf);
+    }
+    free(s->q);
+    free(s->to_shard);
+    free(s->dirty);
+    free(s->parts);
+    free(s->row);
+    free(s->scratch);
+    if (s->dec != NULL) {
+        sl_decoder_free(s->dec);
+        sl_eval_fini(&s->ev);
+    }
+    if (s->dl != NULL) {
+        fclose(s->dl);
+    }
+    pthread_mutex_destroy(&s->dl_lock);
+    free(s->dl_path);
+    free(s);
+}
+
+/* ---- channels ---- */
+
+static void commit_all(struct sl__srcrt *s)
+{
+    if (s->to_shard != NULL) {
+        for (int i = 0; i < s->eng->nshards; i++) {
+            if (s->dirty[i]) {
+                sl_chan_commit(s->to_shard[i]);
+                s->dirty[i] = false;
+            }
+        }
+    }
+}
+
+/* Room for len bytes on shard i's channel: commits everything first if it must wait, so
+ * that no consumer waits for records we hold back while we wait for another. */
+static void *reserve_shard(struct sl__srcrt *s, int i, uint32_t len)
+{
+    void *p = sl_chan_try_reserve(s->to_shard[i], len);
+    if (p == NULL) {
+        commit_all(s);
+        p = sl_chan_reserve(s->to_shard[i], len, &s->eng->stop);
+    }
+    if (p != NULL) {
+        s->dirty[i] = true;
+    }
+    return p;
+}
+
+static void send_marker(struct sl__srcrt *s, bool final, bool fire)
+{
+    struct sl__marker m = {.kind = SL_REC_MARKER,
+                           .final = final,
+                           .fire = fire,
+                           .source = (uint32_t)s->index,
+                           .seq = ++s->seq,
+                           .wm = final && fire ? SL_WM_MAX : s->wm};
+    commit_all(s);
+    if (s->to_shard != NULL) {
+        for (int i = 0; i < s->eng->nshards; i++) {
+            sl__send_marker(s->to_shard[i], &m, final ? NULL : &s->eng->stop);
+        }
+    }
+    for (int i = 0; i < s->nq; i++) {
+        if (s->q[i].per_event) {
+            sl__send_marker(s->q[i].sink_in, &m, final ? NULL : &s->eng->stop);
+        }
+    }
+    s->wm_marked = s->wm;
+}
+
+static bool crossed_boundary(const struct sl__srcrt *s)
+{
+    if (s->wm == SL_WM_NONE || s->wm <= s->wm_marked) {
+        return false;
+    }
+    if (s->wm_marked == SL_WM_NONE) {
+        return s->nwindowed > 0;
+    }
+    for (int i = 0; i < s->nq; i++) {
+        int64_t g = s->q[i].gran;
+        if (g > 0 && sl_floor_div(s->wm, g) != sl_floor_div(s->wm_marked, g)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool utf8_valid(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = p[i];
+        int k = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
+        if (k < 0 || i + (size_t)k >= n) {
+            return false;
+        }
+        uint32_t cp = k == 0 ? c : (uint32_t)(c & (0x3f >> k));
+        for (int j = 1; j <= k; j++) {
+            if ((p[i + (size_t)j] & 0xc0) != 0x80) {
+                return false;
+            }
+            cp = (cp << 6) | (p[i + (size_t)j] & 0x3f);
+        }
+        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0) {
+            return false;
+        }
+        i += (size_t)k + 1;
+    }
+    return true;
+}
+
+/* ---- dead letters ---- */
+
+/* Appends one line, within dead_letter_max_bytes; beyond it only the counters rise. */
+static void dl_write(struct sl__srcrt *s, const struct sl_buf *b)
+{
+    pthread_mutex_lock(&s->dl_lock);
+    if (s->dl_bytes + b->len <= s->dl_max) {
+        fwrite(b->p, 1, b->len, s->dl);
+        fflush(s->dl);
+        s->dl_bytes += b->len;
+    } else {
+        s->dl_bytes = s->dl_max;
+    }
+    pthread_mutex_unlock(&s->dl_lock);
+}
+
+static void dead_letter(struct sl__srcrt *s, int reason, const char *buf, size_t len,
+                        const struct sl_msg_meta *m)
+{
+    if (s->dl == NULL || s->dl_bytes >= s->dl_max) {
+        return;
+    }
+    struct sl_buf b;
+    sl_buf_init(&b);
+    sl_buf_appendf(&b, "{\"reason\":\"%s\",\"source\":", reject_name(reason));
+    sl_format_json_str(&b, s->def->name, strlen(s->def->name));
+    sl_buf_appendf(&b, ",\"partition\":%d,\"offset\":%lld,\"payload\":", (int)m->partition,
+                   (long long)m->offset);
+    if (buf != NULL && utf8_valid((const uint8_t *)buf, len)) {
+        sl_format_json_str(&b, buf, len);
+    } else {
+        sl_buf_append(&b, "null", 4);
+    }
+    sl_buf_append(&b, "}\n", 2);
+    dl_write(s, &b);
+    sl_buf_fini(&b);
+}
+
+void sl__srcrt_dead_late(struct sl__srcrt *s, const struct sl_plan *plan, int64_t ts,
+                         uint64_t pos)
+{
+    if (s->dl == NULL) {
+        return;
+    }
+    struct sl_buf b;
+    char t[32];
+    sl_buf_init(&b);
+    sl_buf_puts(&b, "{\"reason\":\"late\",\"source\":");
+    sl_format_json_str(&b, s->def->name, strlen(s->def->name));
+    sl_buf_puts(&b, ",\"query\":");
+    sl_format_json_str(&b, plan->name, strlen(plan->name));
+    if (sl_format_rfc3339(ts, t, sizeof(t)) < 0) {
+        t[0] = '\0';
+    }
+    sl_buf_appendf(&b, ",\"partition\":%u,\"offset\":%llu,\"event_time\":%lld,"
+                   "\"event_time_text\":\"%s\"}\n",
+                   (unsigned)(pos >> 48), (unsigned long long)(pos & ((UINT64_C(1) << 48) - 1)),
+                   (long long)ts, t);
+    dl_write(s, &b);
+    sl_buf_fini(&b);
+}
+
+static void reject(struct sl__srcrt *s, int reason, const char *buf, size_t len,
+                   const struct sl_msg_meta *m)
+{
+    sl_ctr_add(&s->rejected[reason], 1);
+    dead_letter(s, reason, buf, len, m);
+}
+
+/* ---- per event ---- */
+
+static void update_watermark(struct sl__srcrt *s, int p, int64_t ts)
+{
+    struct part *pt = &s->parts[p];
+    if (!pt->has || ts > pt->max_ts) {
+        pt->max_ts = ts;
+    }
+    pt->has = true;
+    pt->idle = false;
+    pt->last_mono = s->mono_now;
+    s->all_idle_since = 0;
+    int64_t cand = INT64_MAX;
+    for (int i = 0; i < s->nparts; i++) {
+        const struct part *q = &s->parts[i];
+        if (q->idle) {
+            continue;
+        }
+        if (!q->has) {
+            return; /* holds the watermark where it is */
+        }
+        int64_t w = q->max_ts - s->delay;
+        if (w < cand) {
+            cand = w;
+        }
+    }
+    if (cand != INT64_MAX && (s->wm == SL_WM_NONE || cand > s->wm)) {
+        s->wm = cand;
+        atomic_store_explicit(&s->wm_pub, cand, memory_order_relaxed);
+    }
+}
+
+static void route_windowed(struct sl__srcrt *s, struct qroute *q, int64_t ts, int64_t stamp,
+                           uint64_t pos)
+{
+    const struct sl_plan *p = q->plan;
+    const struct sl_value *row = s->row;
+    uint64_t filters = 0;
+    size_t text = 0;
+
+    for (int k = 0; k < p->nkeys; k++) {
+        sl_expr_eval(p->keys[k], row, &s->ev, &q->keys[k]);
+    }
+    for (int i = 0; i < p->nstates; i++) {
+        const struct sl_plan_state *st = &p->states[i];
+        if (st->filter != NULL && !sl_expr_true(st->filter, row, &s->ev)) {
+            q->args[i] = sl_value_null(SL_TYPE_NULL);
+            continue;
+        }
+        filters |= UINT64_C(1) << i;
+        if (st->arg != NULL) {
+            sl_expr_eval(st->arg, row, &s->ev, &q->args[i]);
+            if (q->args[i].type == SL_TYPE_TEXT && !q->args[i].null) {
+                text += q->args[i].len;
+            }
+        } else {
+            q->args[i] = sl_value_null(SL_TYPE_NULL);
+        }
+    }
+    size_t keylen = sl_key_size(q->keys, p->nkeys);
+    size_t len = sizeof(struct sl__evrec) + pad8(keylen) +
+                 (size_t)p->nstates * sizeof(struct sl_value) + text;
+    len = pad8(len);
+    if (len > sl_chan_max_record(s->to_shard[0])) {
+        sl_ctr_add(&q->st.over_limit, 1); /* cannot happen with the default limits */
+        return;
+    }
+    if (keylen > q->keybuf_cap) {
+        free(q->keybuf);
+        q->keybuf_cap = pad8(keylen * 2);
+        q->keybuf = xcalloc(1, q->keybuf_cap);
+    }
+    sl_key_encode(q->keys, p->nkeys, q->keybuf);
+    uint64_t h = sl_hash_bytes(q->keybuf, keylen, (uint64_t)p->index);
+    int shard = (int)(h % (uint64_t)s->eng->nshards);
+    uint8_t *rec = reserve_shard(s, shard, (uint32_t)len);
+    if (rec == NULL) {
+        return; /* stopping */
+    }
+    struct sl__evrec *e = (struct sl__evrec *)rec;
+    memset(e, 0, sizeof(*e));
+    e->kind = SL_REC_EVENT;
+    e->query = (uint16_t)p->index;
+    e->nstates = (uint16_t)p->nstates;
+    e->keylen = (uint32_t)keylen;
+    e->filters = filters;
+    e->keyhash = h;
+    e->ts = ts;
+    e->stamp = stamp;
+    e->pos = pos;
+    uint8_t *kp = rec + sizeof(*e);
+    memcpy(kp, q->keybuf, keylen);
+    struct sl_value *vals = (struct sl_value *)(kp + pad8(keylen));
+    uint8_t *tp = (uint8_t *)(vals + p->nstates);
+    for (int i = 0; i < p->nstates; i++) {
+        vals[i] = q->args[i];
+        if (vals[i].type == SL_TYPE_TEXT && !vals[i].null) {
+            if (vals[i].len > 0) {
+                memcpy(tp, q->args[i].u.s, vals[i].len);
+            }
+            vals[i].u.s = (const char *)(uintptr_t)(tp - rec);
+            tp += vals[i].len;
+        }
+    }
+}
+
+static void route_per_event(struct sl__srcrt *s, struct qroute *q, const struct sl_msg_meta *m)
+{
+    const struct sl_plan *p = q->plan;
+    char id[33];
+    const char *topic = m->topic != NULL ? m->topic : "";
+    sl_row_id_event(p->name, topic, m->topic != NULL ? m->topic_len : 0, m->partition,
+                    m->offset, id);
+    s->row[sl_pseudo_slot(s->def, SL_PSEUDO_ID)] = sl_value_text(id, 32);
+    s->row[sl_pseudo_slot(s->def, SL_PSEUDO_REV)] = sl_value_bigint(1);
+    s->row[sl_pseudo_slot(s->def, SL_PSEUDO_IS_FINAL)] = sl_value_bool(true);
+    for (int i = 0; i < p->nout; i++) {
+        sl_expr_eval(p->out[i].expr, s->row, &s->ev, &q->outs[i]);
+    }
+    sl_ctr_add(&q->st.accepted, 1);
+    sl__send_row(q->sink_in, NULL, 0, 0, q->outs, p->nout, 1, true, INT64_MIN, INT64_MIN, id,
+                 &s->eng->stop);
+}
+
+static void process(struct sl__srcrt *s, const struct sl_msg_meta *m, const char *buf,
+                    size_t len)
+{
+    const struct sl_source *src = s->def;
+    struct sl_value *row = s->row;
+    int64_t arrival = m->arrival_ms;
+
+    if (arrival == 0 && s->need_arrival) {
+        if (++s->since_clock >= 64 || s->now_ms == 0) {
+            s->now_ms = sl_now_ms();
+            s->since_clock = 0;
+        }
+        arrival = s->now_ms;
+    }
+    row[sl_pseudo_slot(src, SL_PSEUDO_TOPIC)] =
+        m->topic != NULL ? sl_value_text(m->topic, m->topic_len) : sl_value_null(SL_TYPE_TEXT);
+    row[sl_pseudo_slot(src, SL_PSEUDO_KEY)] =
+        m->key != NULL ? sl_value_text(m->key, m->key_len) : sl_value_null(SL_TYPE_TEXT);
+    row[sl_pseudo_slot(src, SL_PSEUDO_PARTITION)] = sl_value_bigint(m->partition);
+    row[sl_pseudo_slot(src, SL_PSEUDO_OFFSET)] = sl_value_bigint(m->offset);
+    row[sl_pseudo_slot(src, SL_PSEUDO_ARRIVAL)] = sl_value_ts(arrival);
+
+    int64_t ts = arrival;
+    if (src->wm_col >= 0) {
+        const struct sl_value *t = &row[src->wm_col];
+        if (t->null) {
+            reject(s, SL_REJECT_BAD_EVENT_TIME, buf, len, m);
+            return;
+        }
+        ts = t->u.i;
+    }
+    if (ts > TS_LIMIT || ts < -TS_LIMIT) {
+        reject(s, SL_REJECT_BAD_EVENT_TIME, buf, len, m);
+        return;
+    }
+    if (s->max_future > 0 && src->wm_col >= 0 && ts > arrival + s->max_future) {
+        reject(s, REJECT_FUTURE, buf, len, m);
+        return;
+    }
+    sl_ctr_add(&s->decoded, 1);
+    if (crossed_boundary(s)) {
+        send_marker(s, false, true);
+    }
+    int64_t stamp = s->wm;
+    int part = m->partition >= 0 && m->partition < s->nparts ? m->partition : 0;
+    update_watermark(s, part, ts);
+
+    uint64_t pos = ((uint64_t)(uint32_t)m->partition << 48) | ((uint64_t)m->offset &
+                                                                 ((UINT64_C(1) << 48) - 1));
+    for (int i = 0; i < s->nq; i++) {
+        struct qroute *q = &s->q[i];
+        s->ev.scratch_used = 0;
+        s->ev.now_ms = arrival;
+        if (q->plan->where != NULL && !sl_expr_true(q->plan->where, row, &s->ev)) {
+            sl_ctr_add(&q->st.filtered, 1);
+            continue;
+        }
+        if (q->per_event) {
+            route_per_event(s, q, m);
+        } else {
+            route_windowed(s, q, ts, stamp, pos);
+        }
+    }
+}
+
+int sl_src_io_json(struct sl_src_io *io, const char *buf, size_t len,
+                   const struct sl_msg_meta *meta)
+{
+    struct sl__srcrt *s = io->s;
+    sl_ctr_add(&s->in, 1);
+    int r = sl_decode(s->dec, buf, len, s->row, s->scratch, s->scratch_cap);
+    if (r < 0) {
+        reject(s, -r, buf, len, meta);
+        return 0;
+    }
+    process(s, meta, buf, len);
+    return 0;
+}
+
+int sl_src_io_row(struct sl_src_io *io, const struct sl_value *row,
+                  const struct sl_msg_meta *meta)
+{
+    struct sl__srcrt *s = io->s;
+    sl_ctr_add(&s->in, 1);
+    memcpy(s->row, row, sizeof(*row) * (size_t)s->def->ncols);
+    process(s, meta, NULL, 0);
+    return 0;
+}
+
+bool sl_src_io_stopping(const struct sl_src_io *io)
+{
+    return atomic_load_explicit(&io->s->eng->stop, memory_order_relaxed);
+}
+
+/* ---- timers ---- */
+
+static void check_idle(struct sl__srcrt *s)
+{
+    if (s->bounded) {
+        return;
+    }
+    int64_t now = sl_mono_ms();
+    bool all = true;
+    for (int i = 0; i < s->nparts; i++) {
+        struct part *p = &s->parts[i];
+        int64_t since = p->has ? p->last_mono : s->start_mono;
+        if (!p->idle && now - since >= s->idle_timeout) {
+            p->idle = true;
+        }
+        all = all && p->idle;
+    }
+    if (!all || s->wm == SL_WM_NONE) {
+        return;
+    }
+    if (s->all_idle_since == 0) {
+        s->all_idle_since = now;
+        s->wm_at_all_idle = s->wm;
+        return;
+    }
+    int64_t w = s->wm_at_all_idle + (now - s->all_idle_since);
+    if (w > s->wm) {
+        s->wm = w;
+        atomic_store_explicit(&s->wm_pub, w, memory_order_relaxed);
+        if (crossed_boundary(s)) {
+            send_marker(s, false, true);
+        }
+    }
+}
+
+static void *source_main(void *arg)
+{
+    struct sl__srcrt *s = arg;
+    bool ended = false;
+    int backoff = 10;
+
+    s->start_mono = sl_mono_ms();
+    while (!atomic_load_explicit(&s->eng->stop, memory_order_relaxed)) {
+        s->mono_now = sl_mono_ms();
+        int r = s->ops->poll(s->state, &s->io, 100);
+        commit_all(s);
+        if (r == SL_POLL_END) {
+            ended = true;
+            break;
+        }
+        if (r < 0) {
+            /* The connector logs its own errors; back off so a broken peer costs no CPU. */
+            struct timespec ts = {.tv_sec = backoff / 1000, .tv_nsec = (backoff % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+            backoff = backoff < 5000 ? backoff * 2 : 5000;
+            continue;
+        }
+        backoff = 10;
+        check_idle(s);
+    }
+    /* End of a bounded input fires every window; a shutdown keeps them open (replay). */
+    send_marker(s, true, ended);
+    return NULL;
+}
+
+int sl__srcrt_start(struct sl__srcrt *s)
+{
+    int r = pthread_create(&s->thr, NULL, source_main, s);
+    if (r != 0) {
+        return -r;
+    }
+    s->started = true;
+    return 0;
+}
+
+void sl__srcrt_join(struct sl__srcrt *s)
+{
+    if (s->started) {
+        pthread_join(s->thr, NULL);
+        s->started = false;
+    }
+}
+
+uint64_t sl__srcrt_events(struct sl__srcrt *s)
+{
+    return sl_ctr_get(&s->in);
+}
+
+void sl__srcrt_summary(struct sl__srcrt *s, FILE *f)
+{
+    uint64_t rej = 0;
+    for (int i = 1; i <= SL_REJECT__COUNT; i++) {
+        rej += sl_ctr_get(&s->rejected[i]);
+    }
+    fprintf(f, "source %s: in=%llu decoded=%llu rejected=%llu", s->def->name,
+            (unsigned long long)sl_ctr_get(&s->in), (unsigned long long)sl_ctr_get(&s->decoded),
+            (unsigned long long)rej);
+    for (int i = 1; i <= SL_REJECT__COUNT; i++) {
+        uint64_t n = sl_ctr_get(&s->rejected[i]);
+        if (n > 0) {
+            fprintf(f, " %s=%llu", reject_name(i), (unsigned long long)n);
+        }
+    }
+    fputc('\n', f);
+    for (int i = 0; i < s->nq; i++) {
+        struct qroute *q = &s->q[i];
+        struct sl_qstats tot = {0};
+        sl_ctr_add(&tot.filtered, sl_ctr_get(&q->st.filtered));
+        sl_ctr_add(&tot.accepted, sl_ctr_get(&q->st.accepted));
+        sl_ctr_add(&tot.over_limit, sl_ctr_get(&q->st.over_limit));
+        if (!q->per_event) {
+            for (int k = 0; k < s->eng->nshards; k++) {
+                struct sl_qstats *x = sl__shard_qstats(s->eng->shards[k], q->plan->index);
+                sl_ctr_add(&tot.late, sl_ctr_get(&x->late));
+                sl_ctr_add(&tot.over_limit, sl_ctr_get(&x->over_limit));
+                sl_ctr_add(&tot.accepted, sl_ctr_get(&x->accepted));
+            }
+        }
+        fprintf(f, "  query %s: filtered=%llu late=%llu over_limit=%llu accepted=%llu\n",
+                q->plan->name, (unsigned long long)sl_ctr_get(&tot.filtered),
+                (unsigned long long)sl_ctr_get(&tot.late),
+                (unsigned long long)sl_ctr_get(&tot.over_limit),
+                (unsigned long long)sl_ctr_get(&tot.accepted));
+    }
+}
+
+struct sl_waiter *sl__srcrt_waiter(struct sl__srcrt *s)
+{
+    return &s->wprod;
+}
+
+int64_t sl__srcrt_watermark(struct sl__srcrt *s)
+{
+    return atomic_load_explicit(&s->wm_pub, memory_order_relaxed);
+}
+
+uint64_t sl__srcrt_rejected(struct sl__srcrt *s)
+{
+    uint64_t n = 0;
+    for (int i = 1; i <= SL_REJECT__COUNT; i++) {
+        n += sl_ctr_get(&s->rejected[i]);
+    }
+    return n;
+}
+
+static double watermark_lag(void *ud)
+{
+    struct sl__srcrt *s = ud;
+    int64_t w = sl__srcrt_watermark(s);
+    return w == SL_WM_NONE ? 0.0 : (double)(sl_now_ms() - w) / 1000.0;
+}
+
+int sl__srcrt_metrics(struct sl__srcrt *s, struct sl_err *err)
+{
+    struct sl_metrics *m = s->eng->metrics;
+    const char *src = s->def->name;
+    int r = sl__metric_ctr(s->eng, "sluice_source_events_total",
+                           "Events received by a source (in = decoded + rejected).",
+                           SL_LABELS({"source", src}), &s->in, err);
+    r = r < 0 ? r : sl__metric_ctr(s->eng, "sluice_source_decoded_total",
+                                   "Events a source decoded and accepted for its queries.",
+                                   SL_LABELS({"source", src}), &s->decoded, err);
+    for (int i = 1; i <= SL_REJECT__COUNT && r >= 0; i++) {
+        r = sl__metric_ctr(s->eng, "sluice_source_rejected_total",
+                           "Events a source rejected, by reason (dead-lettered when set).",
+                           SL_LABELS({"source", src}, {"reason", reject_name(i)}),
+                           &s->rejected[i], err);
+    }
+    if (r >= 0) {
+        r = sl_metrics_gauge_fn_register(m, "sluice_source_watermark_lag_seconds",
+                                         "Wall clock minus the source watermark.",
+                                         SL_LABELS({"source", src}), watermark_lag, s, err);
+    }
+    for (int i = 0; i < s->nq && r >= 0; i++) {
+        struct qroute *q = &s->q[i];
+        const char *qn = q->plan->name;
+        r = sl__metric_ctr(s->eng, "sluice_query_filtered_total",
+                           "Decoded events a query's WHERE dropped.",
+                           SL_LABELS({"source", src}, {"query", qn}), &q->st.filtered, err);
+        r = r < 0 ? r
+                  : sl__metric_ctr(s->eng, "sluice_query_over_limit_total",
+                                   "Events refused by a limit (max_groups, record size).",
+                                   SL_LABELS({"source", src}, {"query", qn}), &q->st.over_limit,
+                                   err);
+        if (r >= 0 && q->per_event) {
+            r = sl__metric_ctr(s->eng, "sluice_query_accepted_total",
+                               "Events folded into a query's windows or emitted by it.",
+                               SL_LABELS({"source", src}, {"query", qn}), &q->st.accepted, err);
+        }
+    }
+    return r;
+}

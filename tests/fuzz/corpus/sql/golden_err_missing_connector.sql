@@ -1,0 +1,1 @@
+CREATE SOURCE m (v TEXT) WITH (path = 'x.jsonl');

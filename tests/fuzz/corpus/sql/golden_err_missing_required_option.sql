@@ -1,0 +1,2 @@
+CREATE SOURCE m (v TEXT)
+WITH (connector = 'mqtt', topic = 'a/b');

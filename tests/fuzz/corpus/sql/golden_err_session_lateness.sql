@@ -1,0 +1,11 @@
+CREATE SOURCE telemetry (
+    device TEXT,
+    site TEXT,
+    temp DOUBLE,
+    ts TIMESTAMP,
+    WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
+) WITH (connector = 'datagen', seed = '1');
+
+CREATE SINK s WITH (connector = 'stdout') AS
+SELECT device, COUNT(*) AS n FROM SESSION(telemetry, ts, INTERVAL '5' MINUTE)
+GROUP BY device ALLOWED LATENESS INTERVAL '10' SECOND;

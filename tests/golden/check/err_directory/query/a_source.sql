@@ -1,0 +1,1 @@
+CREATE SOURCE s (device TEXT) WITH (connector = 'datagen');

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole test suite: what README.md calls the second command and what .ci/run runs.
+#
+#   tests/run.sh            install dependencies (Debian 12), then build and test:
+#                           1. release build (-Werror): every test (unit, golden, fuzz corpus
+#                              replay, integration, quick benchmarks)
+#                           2. ASan + UBSan build (clang): unit, golden, fuzz replay, integration
+#                           3. TSan build (clang): unit tests (rings, engine threads) and the
+#                              engine's integration runs
+#                           4. clang-format check of every C file
+#   tests/run.sh --quick    step 1 only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+jobs=2
+
+bash deploy/install-deps.sh
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "release build"
+cmake -S . -B build -DSL_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+if [ "$quick" = 1 ]; then
+    exit 0
+fi
+
+step "ASan + UBSan build"
+cmake -S . -B build-asan -DSL_SANITIZE=address,undefined -DSL_BENCH=OFF -DSL_WERROR=ON \
+      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+cmake --build build-asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j"$jobs" -L 'unit|golden|fuzz|integration'
+
+step "TSan build"
+cmake -S . -B build-tsan -DSL_SANITIZE=thread -DSL_BENCH=OFF -DSL_WERROR=ON \
+      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+cmake --build build-tsan -j"$jobs"
+TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j"$jobs" \
+    -L 'unit|integration'
+
+step "clang-format"
+files=$(git ls-files '*.c' '*.h' '*.cpp')
+if ! clang-format --dry-run --Werror $files 2>/dev/null; then
+    clang-format --dry-run $files 2>&1 | grep -c 'warning:' | xargs echo "clang-format: places to change:"
+    exit 1
+fi
+echo "clang-format: clean"
