@@ -11,8 +11,8 @@
 #include <cstring>
 #include <ctime>
 
-extern "C" double sl_bench_simdjson_ondemand(const char *buf, const size_t *off, size_t n,
-                                             int reps, uint64_t *ret_check);
+extern "C" double sl_bench_simdjson_ondemand(const char *buf, const size_t *off, size_t n, int reps,
+                                             uint64_t *ret_check);
 extern "C" double sl_bench_simdjson_dom(const char *buf, const size_t *off, size_t n, int reps,
                                         uint64_t *ret_check);
 
@@ -27,8 +27,8 @@ static double now_ns()
 
 // buf holds the lines back to back, followed by SIMDJSON_PADDING readable bytes, so every
 // line is readable SIMDJSON_PADDING bytes past its end. Returns ns per line.
-extern "C" double sl_bench_simdjson_ondemand(const char *buf, const size_t *off, size_t n,
-                                             int reps, uint64_t *ret_check)
+extern "C" double sl_bench_simdjson_ondemand(const char *buf, const size_t *off, size_t n, int reps,
+                                             uint64_t *ret_check)
 {
     simdjson::ondemand::parser parser;
     uint64_t check = 0;
