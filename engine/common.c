@@ -2,6 +2,7 @@
  * common.c - error message helper and clocks.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "common.h"
@@ -29,4 +30,22 @@ int64_t sl_mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void *sl_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (p == NULL) {
+        abort();
+    }
+    return p;
+}
+
+void *sl_xrealloc(void *p, size_t size)
+{
+    p = realloc(p, size ? size : 1);
+    if (p == NULL) {
+        abort();
+    }
+    return p;
 }

@@ -38,6 +38,12 @@ struct sl_err {
  * `return sl_err_set(err, -EINVAL, "...", ...);`. */
 int sl_err_set(struct sl_err *err, int code, const char *fmt, ...) SL_PRINTF(3, 4);
 
+/* Allocation on start-up paths and in amortised growth (never per event): calloc/realloc
+ * that abort the process when memory is exhausted, so callers need no failure path. A zero
+ * size allocates one byte. */
+void *sl_xcalloc(size_t n, size_t size);
+void *sl_xrealloc(void *p, size_t size);
+
 /* Milliseconds since the epoch, from the wall clock / from a monotonic clock. */
 int64_t sl_now_ms(void);
 int64_t sl_mono_ms(void);

@@ -70,6 +70,24 @@ struct pnode {
     uint32_t hash;
     uint32_t len;
     const char *key; /* into d->keys */
+    int32_t kfirst;  /* children by member name: d->krefs[kfirst .. kfirst + kn) */
+    int32_t kn;
+    int32_t ifirst; /* children by index: d->irefs[ifirst .. ifirst + in) */
+    int32_t in;
+    uint64_t kbloom; /* one bit per child name's hash: most members are not projected */
+};
+
+/* The children of a node, flattened for the per-member lookup. */
+struct kref {
+    uint32_t hash;
+    uint32_t len;
+    const char *key;
+    int32_t node;
+};
+
+struct iref {
+    uint32_t index;
+    int32_t node;
 };
 
 struct leaf {
@@ -94,6 +112,8 @@ struct frame {
     uint32_t n;    /* members / elements so far */
     bool is_obj;
     bool hashed;
+    uint64_t bloom; /* object: one bit per member name's hash, to skip the linear scan */
+    int32_t guess;  /* object: index of the projected child expected next */
 };
 
 struct sl_decoder {
@@ -107,6 +127,8 @@ struct sl_decoder {
     struct pnode *nodes;
     int nnodes;
     struct leaf *leaves;
+    struct kref *krefs;
+    struct iref *irefs;
     char *keys;
     uint8_t *col_type;  /* per column: enum sl_type */
     uint8_t *col_check; /* per column: 1 not null, 2 event time */
@@ -241,6 +263,8 @@ void sl_decoder_free(struct sl_decoder *d)
     }
     free(d->nodes);
     free(d->leaves);
+    free(d->krefs);
+    free(d->irefs);
     free(d->keys);
     free(d->col_type);
     free(d->col_check);
@@ -379,6 +403,37 @@ int sl_decoder_new(const struct sl_source *src, int ts_format, size_t max_messag
         d->nodes[node].leaf = nleaves++;
     }
 
+    d->krefs = calloc((size_t)d->nnodes, sizeof(*d->krefs));
+    d->irefs = calloc((size_t)d->nnodes, sizeof(*d->irefs));
+    if (d->krefs == NULL || d->irefs == NULL) {
+        goto fail;
+    }
+    int nk = 0, ni = 0;
+    for (int32_t i = 0; i < d->nnodes; i++) {
+        struct pnode *n = &d->nodes[i];
+        n->kfirst = nk;
+        n->ifirst = ni;
+        for (int32_t k = n->kid; k >= 0; k = d->nodes[k].next) {
+            const struct pnode *kid = &d->nodes[k];
+            if (kid->is_index) {
+                d->irefs[ni++] = (struct iref){.index = kid->index, .node = k};
+            } else {
+                d->krefs[nk++] =
+                    (struct kref){.hash = kid->hash, .len = kid->len, .key = kid->key, .node = k};
+                n->kbloom |= 1ULL << (kid->hash >> 26);
+            }
+        }
+        /* the list was built by prepending: restore declaration order, which is most often
+         * the order of the payload's members (match_key tries the next one first) */
+        for (int32_t a = n->kfirst, b = nk - 1; a < b; a++, b--) {
+            struct kref t = d->krefs[a];
+            d->krefs[a] = d->krefs[b];
+            d->krefs[b] = t;
+        }
+        n->kn = nk - n->kfirst;
+        n->in = ni - n->ifirst;
+    }
+
     d->members_cap = max_members(max_message_bytes);
     d->members_map = d->members_cap * sizeof(*d->members);
     d->members = map_lazy(d->members_map);
@@ -409,7 +464,11 @@ static inline bool is_ws(unsigned char c)
 
 static inline const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
 {
-    while (p < end && SL_UNLIKELY(is_ws(*p))) {
+    /* compact JSON has no whitespace: one compare decides */
+    if (p < end && SL_LIKELY(*p > ' ')) {
+        return p;
+    }
+    while (p < end && is_ws(*p)) {
         p++;
     }
     return p;
@@ -526,8 +585,9 @@ struct str {
  * scratch, which then advances. Without copy, *ret is meaningless if the string had
  * escapes; *ret_esc says whether it had. On failure returns NULL and sets *ret_reason.
  */
-static inline const unsigned char *scan_string(struct ctx *c, const unsigned char *p, bool copy,
-                                               struct str *ret, bool *ret_esc, int *ret_reason)
+static inline __attribute__((always_inline)) const unsigned char *
+scan_string(struct ctx *c, const unsigned char *p, bool copy, struct str *ret, bool *ret_esc,
+            int *ret_reason)
 {
     const unsigned char *end = c->end;
     const unsigned char *start = p;
@@ -542,13 +602,18 @@ static inline const unsigned char *scan_string(struct ctx *c, const unsigned cha
                 goto special;
             }
         }
-        while (p < end && *p != '"' && *p != '\\' && *p >= 0x20 && *p < 0x80) {
-            p++;
+        /* the last 15 bytes or fewer: scan a copy padded with a control byte */
+        if (p < end) {
+            unsigned char tail[16] = {0};
+            memcpy(tail, p, (size_t)(end - p));
+            unsigned k = special16(tail);
+            if (k < (unsigned)(end - p)) {
+                p += k;
+                goto special;
+            }
         }
-        if (p == end) {
-            *ret_reason = SL_REJECT_TRUNCATED;
-            return NULL;
-        }
+        *ret_reason = SL_REJECT_TRUNCATED;
+        return NULL;
     special:
         if (*p == '"') {
             break;
@@ -689,13 +754,32 @@ static inline char num_digit(const struct num *x, int64_t i)
     return i < x->ilen ? x->ip[i] : x->fp[i - x->ilen];
 }
 
+/* Eight ASCII digits at p? Then *ret their value. (SWAR, after Lemire's simdjson.) */
+static inline bool eight_digits(const unsigned char *p, uint64_t *ret)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    if ((((v & 0xF0F0F0F0F0F0F0F0ULL) |
+          (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) != 0x3333333333333333ULL)) {
+        return false;
+    }
+    v -= 0x3030303030303030ULL;
+    v = (v * 10) + (v >> 8);
+    v = (((v & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
+         (((v >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >>
+        32;
+    *ret = v;
+    return true;
+}
+
 /*
  * Scans a number at p. lenient (for numeric strings) also takes a leading '+', leading
  * zeros, "1." and ".5". Returns the byte after it, or NULL with *ret_reason (not_json, or
  * truncated if the payload ends inside it). Does not check what follows.
  */
-static inline const unsigned char *scan_number(const unsigned char *p, const unsigned char *end,
-                                               bool lenient, struct num *x, int *ret_reason)
+static inline __attribute__((always_inline)) const unsigned char *
+scan_number(const unsigned char *p, const unsigned char *end, bool lenient, struct num *x,
+            int *ret_reason)
 {
     const unsigned char *s = p;
     uint64_t mant = 0;
@@ -709,6 +793,11 @@ static inline const unsigned char *scan_number(const unsigned char *p, const uns
     }
     x->ip = (const char *)p;
     const unsigned char *d = p;
+    uint64_t eight;
+    while (end - p >= 8 && eight_digits(p, &eight)) {
+        mant = mant * 100000000 + eight;
+        p += 8;
+    }
     while (p < end && (unsigned)(*p - '0') <= 9) {
         mant = mant * 10 + (unsigned)(*p - '0');
         p++;
@@ -726,6 +815,10 @@ static inline const unsigned char *scan_number(const unsigned char *p, const uns
         p++;
         x->fp = (const char *)p;
         d = p;
+        while (end - p >= 8 && eight_digits(p, &eight)) {
+            mant = mant * 100000000 + eight;
+            p += 8;
+        }
         while (p < end && (unsigned)(*p - '0') <= 9) {
             mant = mant * 10 + (unsigned)(*p - '0');
             p++;
@@ -983,6 +1076,19 @@ static int num_to_ts(int ts_format, const struct num *x, int64_t *ret)
         break;
     case SL_TS_AUTO:
         /* |x| > 1e11: milliseconds */
+        if (x->integral_syntax && x->ilen <= 15) {
+            /* the common case: an integer of at most 15 digits */
+            int64_t v = (int64_t)x->mant;
+            if (v <= 100000000000LL) {
+                v *= 1000;
+            }
+            v = x->neg ? -v : v;
+            if (v < TS_MIN_MS || v > TS_MAX_MS) {
+                return SL_REJECT_OUT_OF_RANGE;
+            }
+            *ret = v;
+            return 0;
+        }
         if (num_scaled(x, 0, &a, &inexact) != INT_OK) {
             return SL_REJECT_OUT_OF_RANGE;
         }
@@ -1032,8 +1138,8 @@ static bool str_number(const struct str *s, bool integer_only, struct num *x)
     return !integer_only || x->integral_syntax;
 }
 
-static void convert(struct ctx *c, int32_t leaf, enum vkind k, const struct str *s,
-                    const struct num *x)
+static inline __attribute__((always_inline)) void convert(struct ctx *c, int32_t leaf, enum vkind k,
+                                                          const struct str *s, const struct num *x)
 {
     const struct sl_decoder *d = c->d;
     for (; leaf >= 0; leaf = d->leaves[leaf].next) {
@@ -1118,9 +1224,24 @@ static void convert(struct ctx *c, int32_t leaf, enum vkind k, const struct str 
 
 /* --- member names ------------------------------------------------------------------ */
 
+/* Equal bytes; n is short in practice, where a call to memcmp costs more than the loop. */
+static inline bool eq_bytes(const char *a, const char *b, uint32_t n)
+{
+    if (n >= 8) {
+        if (n > 16) {
+            return memcmp(a, b, n) == 0;
+        }
+        return ((load64(a) ^ load64(b)) | (load64(a + n - 8) ^ load64(b + n - 8))) == 0;
+    }
+    if (n >= 4) {
+        return ((load32(a) ^ load32(b)) | (load32(a + n - 4) ^ load32(b + n - 4))) == 0;
+    }
+    return n == 0 || (a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1]);
+}
+
 static inline bool same_key(const struct member *m, const char *k, uint32_t len, uint32_t h)
 {
-    return m->hash == h && m->len == len && memcmp(m->key, k, len) == 0;
+    return m->hash == h && m->len == len && eq_bytes(m->key, k, len);
 }
 
 /* Inserts member idx into the table, which has no entry equal to it in its object. */
@@ -1143,11 +1264,15 @@ static inline bool add_member(struct ctx *c, struct frame *fr, const char *k, ui
     struct member *m = d->members;
     uint32_t base = fr->base;
     if (!fr->hashed) {
-        for (uint32_t i = base; i < c->mtop; i++) {
-            if (same_key(&m[i], k, len, h)) {
-                return false;
+        uint64_t bit = 1ULL << (h >> 26);
+        if (fr->bloom & bit) {
+            for (uint32_t i = base; i < c->mtop; i++) {
+                if (same_key(&m[i], k, len, h)) {
+                    return false;
+                }
             }
         }
+        fr->bloom |= bit;
     } else {
         for (uint32_t pos = h & c->smask; d->slots[pos].gen == d->gen; pos = (pos + 1) & c->smask) {
             uint32_t i = d->slots[pos].idx;
@@ -1181,13 +1306,22 @@ static inline bool add_member(struct ctx *c, struct frame *fr, const char *k, ui
 
 /* --- the parser -------------------------------------------------------------------- */
 
-static inline int32_t match_key(const struct sl_decoder *d, int32_t node, const char *k,
+/* The child of fr's node named k, or -1. Tries the child after the last one matched in
+ * this object first. */
+static inline int32_t match_key(const struct sl_decoder *d, struct frame *fr, const char *k,
                                 uint32_t len, uint32_t h)
 {
-    for (int32_t i = d->nodes[node].kid; i >= 0; i = d->nodes[i].next) {
-        const struct pnode *n = &d->nodes[i];
-        if (!n->is_index && n->hash == h && n->len == len && memcmp(n->key, k, len) == 0) {
-            return i;
+    const struct pnode *n = &d->nodes[fr->node];
+    if (!(n->kbloom & (1ULL << (h >> 26)))) {
+        return -1;
+    }
+    const struct kref *kr = d->krefs + n->kfirst;
+    int32_t g = fr->guess < n->kn ? fr->guess : 0;
+    for (int32_t j = 0; j < n->kn; j++) {
+        int32_t i = g + j < n->kn ? g + j : g + j - n->kn;
+        if (kr[i].hash == h && kr[i].len == len && eq_bytes(kr[i].key, k, len)) {
+            fr->guess = i + 1;
+            return kr[i].node;
         }
     }
     return -1;
@@ -1195,10 +1329,11 @@ static inline int32_t match_key(const struct sl_decoder *d, int32_t node, const 
 
 static inline int32_t match_index(const struct sl_decoder *d, int32_t node, uint32_t index)
 {
-    for (int32_t i = d->nodes[node].kid; i >= 0; i = d->nodes[i].next) {
-        const struct pnode *n = &d->nodes[i];
-        if (n->is_index && n->index == index) {
-            return i;
+    const struct pnode *n = &d->nodes[node];
+    const struct iref *ir = d->irefs + n->ifirst;
+    for (int32_t i = 0; i < n->in; i++) {
+        if (ir[i].index == index) {
+            return ir[i].node;
         }
     }
     return -1;
@@ -1234,7 +1369,9 @@ int sl_decode(struct sl_decoder *d, const char *buf, size_t len, struct sl_value
     if (len > d->max_bytes || scratch_cap < len) {
         return -SL_REJECT_TOO_LARGE;
     }
-    memcpy(row, d->tmpl, sizeof(*row) * (size_t)d->ncols);
+    if (d->ncols > 0) {
+        memcpy(row, d->tmpl, sizeof(*row) * (size_t)d->ncols);
+    }
     const unsigned char *p = (const unsigned char *)buf;
     const unsigned char *end = p + len;
     struct ctx c = {.d = d, .end = end, .sp = scratch, .len = len, .row = row};
@@ -1251,8 +1388,11 @@ int sl_decode(struct sl_decoder *d, const char *buf, size_t len, struct sl_value
     if (*p != '{') {
         return -first_byte_reason(*p);
     }
-    if (++d->gen == 0) {
-        memset(d->slots, 0, d->slots_map);
+    if (SL_UNLIKELY(++d->gen == 0)) {
+        /* once in 2^32 events: forget every slot (fresh zero pages, nothing resident) */
+        if (madvise(d->slots, d->slots_map, MADV_DONTNEED) != 0) {
+            memset(d->slots, 0, d->slots_map);
+        }
         d->gen = 1;
     }
     node = 0;
@@ -1291,6 +1431,8 @@ value:
         fr->n = 0;
         fr->is_obj = true;
         fr->hashed = false;
+        fr->bloom = 0;
+        fr->guess = 0;
         p = skip_ws(p + 1, end);
         if (p == end) {
             goto truncated;
@@ -1430,7 +1572,7 @@ member:
         if (!add_member(&c, fr, k.s, k.len, h)) {
             return -SL_REJECT_DUPLICATE_KEY;
         }
-        node = fr->node >= 0 ? match_key(d, fr->node, k.s, k.len, h) : -1;
+        node = fr->node >= 0 ? match_key(d, fr, k.s, k.len, h) : -1;
     }
     p = skip_ws(p, end);
     if (SL_UNLIKELY(p == end)) {

@@ -8,7 +8,8 @@
  * with `used` set, plus NOT NULL columns and the WATERMARK column, whose absence must reject
  * the event whichever queries run. Other columns are NULL in the row.
  *
- * Per event there is no allocation, syscall, lock or log. A decoder is not thread-safe: one
+ * Per event there is no allocation, syscall, lock or log (one madvise every 2^32 events
+ * recycles the name table). A decoder is not thread-safe: one
  * per thread. The source (struct sl_source) need not outlive the decoder.
  */
 #ifndef SL_DECODE_H
@@ -62,10 +63,11 @@ enum sl_ts_format {
  * negative return; "unknown" for anything else. */
 const char *sl_reject_name(int reason);
 
-/* Builds a decoder for src's columns. max_message_bytes is clamped to [1, 2^31]. Memory:
- * about 4.8 bytes of address space per byte of max_message_bytes, mapped lazily, so only
- * what the largest event used is resident. Start-up path: returns 0 and *ret, -EINVAL for a
- * bad ts_format or column type, -ENOMEM. Any thread; the decoder is then used by one. */
+/* Builds a decoder for src's columns. max_message_bytes is clamped to [1, 2^31]. Memory: a
+ * member-name stack and table of 6.4 to 9.6 bytes of address space per byte of
+ * max_message_bytes (7.2 at the default 1 MiB), mapped lazily, so that only what the largest
+ * event needed is ever resident. Start-up path: returns 0 and *ret, -EINVAL for a bad
+ * ts_format or column type, -ENOMEM. Any thread; the decoder is then used by one. */
 int sl_decoder_new(const struct sl_source *src, int ts_format, size_t max_message_bytes,
                    struct sl_decoder **ret);
 void sl_decoder_free(struct sl_decoder *d);

@@ -31,15 +31,6 @@ int sl__metric_ctr(struct sl_engine *eng, const char *name, const char *help,
                                           (void *)c, err);
 }
 
-static void *xcalloc(size_t n, size_t sz)
-{
-    void *p = calloc(n ? n : 1, sz ? sz : 1);
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
-
 /* Refuses, with a message, what `sluice check` accepts but this build cannot run yet. */
 static int check_runnable(const struct sl_catalog *cat, struct sl_err *err)
 {
@@ -73,7 +64,7 @@ static int check_runnable(const struct sl_catalog *cat, struct sl_err *err)
 int sl_engine_new(const struct sl_catalog *cat, const struct sl_engine_opts *opts,
                   struct sl_engine **ret, struct sl_err *err)
 {
-    struct sl_engine *eng = xcalloc(1, sizeof(*eng));
+    struct sl_engine *eng = sl_xcalloc(1, sizeof(*eng));
     int r = check_runnable(cat, err);
     if (r < 0) {
         free(eng);
@@ -82,9 +73,9 @@ int sl_engine_new(const struct sl_catalog *cat, const struct sl_engine_opts *opt
     eng->cat = cat;
     eng->opts = *opts;
     eng->nshards = opts->workers > 0 ? opts->workers : 1;
-    eng->groups = xcalloc((size_t)cat->nplans, sizeof(*eng->groups));
+    eng->groups = sl_xcalloc((size_t)cat->nplans, sizeof(*eng->groups));
     eng->nsrcs = cat->nsources;
-    eng->srcs = xcalloc((size_t)cat->nsources, sizeof(*eng->srcs));
+    eng->srcs = sl_xcalloc((size_t)cat->nsources, sizeof(*eng->srcs));
     for (int i = 0; i < cat->nplans; i++) {
         const struct sl_source *src = cat->plans[i]->src;
         if (eng->srcs[src->index] == NULL) {
@@ -94,12 +85,12 @@ int sl_engine_new(const struct sl_catalog *cat, const struct sl_engine_opts *opt
             }
         }
     }
-    eng->shards = xcalloc((size_t)eng->nshards, sizeof(*eng->shards));
+    eng->shards = sl_xcalloc((size_t)eng->nshards, sizeof(*eng->shards));
     for (int i = 0; i < eng->nshards; i++) {
         eng->shards[i] = sl__shard_new(eng, i);
     }
     eng->nsinks = cat->nplans;
-    eng->sinks = xcalloc((size_t)cat->nplans, sizeof(*eng->sinks));
+    eng->sinks = sl_xcalloc((size_t)cat->nplans, sizeof(*eng->sinks));
     for (int i = 0; i < cat->nplans; i++) {
         r = sl__sinkrt_new(eng, cat->plans[i], &eng->sinks[i], err);
         if (r < 0) {

@@ -205,11 +205,43 @@ static int lay_digits(uint64_t m, int x, char digits[17], int *ret_n)
     return k;
 }
 
+/* Fast path for the common case, values with at most 15 significant digits such as 21.37:
+ * the first k for which m = round(d * 10^k) reads back as m / 10^k == d gives the shortest
+ * digits. Exact because 10^k (k <= 22) and m (< 10^15) are exact doubles and IEEE division
+ * rounds correctly, so m / 10^k == d is precisely "the decimal m·10^-k reads back as d";
+ * and with at most 15 digits no two neighbouring k-digit decimals read back as the same d,
+ * while |d·10^k - m| < 0.25 keeps the computed product's rounding from picking a neighbour.
+ * Returns 0 when it does not apply, and the generic path below decides. */
+static int short_digits(double d, char digits[17], int *ret_n)
+{
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    if (!(d >= 1e-7 && d < 1e15)) {
+        return 0;
+    }
+    for (int k = 0; k < (int)(sizeof(pow10) / sizeof(pow10[0])); k++) {
+        double x = d * pow10[k];
+        if (x >= 1e15) {
+            return 0;
+        }
+        double r = nearbyint(x);
+        if (r != 0 && r / pow10[k] == d) {
+            return lay_digits((uint64_t)r, -k, digits, ret_n);
+        }
+    }
+    return 0;
+}
+
 int sl__format_digits(double d, char digits[17], int *ret_n)
 {
     int e;
     uint64_t m;
     d = fabs(d);
+    int k = short_digits(d, digits, ret_n);
+    if (k > 0) {
+        return k;
+    }
     if (d >= DBL_MIN) {
         m = sci_digits(d, 15, &e);
         if (reads_back(m, e - 14, d)) {

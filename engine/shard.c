@@ -140,29 +140,11 @@ struct sl__shard {
     _Alignas(SL_CACHELINE) struct sl_waiter w;
 };
 
-static void *xcalloc(size_t n, size_t sz)
-{
-    void *p = calloc(n ? n : 1, sz ? sz : 1);
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
-
-static void *xrealloc(void *p, size_t sz)
-{
-    p = realloc(p, sz ? sz : 1);
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
-
 #define GROW(arr, n, cap)                                                                       \
     do {                                                                                        \
         if ((n) >= (cap)) {                                                                     \
             (cap) = (cap) ? (cap) * 2 : 16;                                                     \
-            (arr) = xrealloc((arr), sizeof(*(arr)) * (size_t)(cap));                            \
+            (arr) = sl_xrealloc((arr), sizeof(*(arr)) * (size_t)(cap));                            \
         }                                                                                       \
     } while (0)
 
@@ -177,7 +159,7 @@ static void tab_init(struct table *t)
 {
     t->cap = 1024;
     t->n = 0;
-    t->slots = xcalloc(t->cap, sizeof(*t->slots));
+    t->slots = sl_xcalloc(t->cap, sizeof(*t->slots));
 }
 
 static bool gent_eq(const struct gent *g, uint64_t h, int64_t t, const uint8_t *key,
@@ -218,7 +200,7 @@ static void tab_insert(struct table *t, struct gent *g)
         struct gent **old = t->slots;
         size_t oldcap = t->cap;
         t->cap *= 2;
-        t->slots = xcalloc(t->cap, sizeof(*t->slots));
+        t->slots = sl_xcalloc(t->cap, sizeof(*t->slots));
         for (size_t i = 0; i < oldcap; i++) {
             if (old[i] != NULL) {
                 tab_insert_raw(t, old[i]);
@@ -306,7 +288,7 @@ static void *blk_alloc(struct qrt *q)
         q->freelist = *(void **)b;
         return b;
     }
-    return xcalloc(1, q->blk);
+    return sl_xcalloc(1, q->blk);
 }
 
 static void blk_free(struct qrt *q, void *b)
@@ -333,7 +315,7 @@ static void groups_give(struct sl__shard *sh, struct qrt *q)
 static void set_key(struct gent *g, uint8_t *inl, const uint8_t *key, uint32_t keylen)
 {
     g->keylen = keylen;
-    g->key = keylen <= INLINE_KEY ? inl : xcalloc(1, keylen);
+    g->key = keylen <= INLINE_KEY ? inl : sl_xcalloc(1, keylen);
     if (keylen > 0) {
         memcpy(g->key, key, keylen);
     }
@@ -399,7 +381,7 @@ static struct mslot *mslot_get(struct sl__shard *sh, struct qrt *q, const struct
         /* Start a new arena; slots already handed out stay valid in the old one until the
          * window is done, so keep them by never reallocating: chain via a list. */
         size_t cap = sh->marena_cap * 2 > need * 64 ? sh->marena_cap * 2 : need * 64;
-        uint8_t *a = xcalloc(1, cap + sizeof(void *));
+        uint8_t *a = sl_xcalloc(1, cap + sizeof(void *));
         *(uint8_t **)a = sh->marena; /* link to the previous arena */
         sh->marena = a;
         sh->marena_cap = cap;
@@ -642,7 +624,9 @@ static void hop_fire(struct sl__shard *sh, struct qrt *q, int64_t W)
                 }
             }
         }
-        qsort(ends, (size_t)nends, sizeof(*ends), i64_cmp);
+        if (nends > 1) {
+            qsort(ends, (size_t)nends, sizeof(*ends), i64_cmp);
+        }
         for (int x = 0; x < nends; x++) {
             if (x > 0 && ends[x] == ends[x - 1]) {
                 continue;
@@ -792,7 +776,7 @@ static void session_event(struct sl__shard *sh, struct qrt *q, const struct sl__
     struct sgroup *g = (struct sgroup *)tab_find(&q->tab, h, cut, key, e->keylen);
 
     if (g == NULL) {
-        g = xcalloc(1, sizeof(*g));
+        g = sl_xcalloc(1, sizeof(*g));
         g->g.hash = h;
         g->g.keyhash = e->keyhash;
         g->g.t = cut;
@@ -1048,17 +1032,17 @@ static void *shard_main(void *arg)
 struct sl__shard *sl__shard_new(struct sl_engine *eng, int index)
 {
     const struct sl_catalog *cat = eng->cat;
-    struct sl__shard *sh = xcalloc(1, sizeof(*sh));
+    struct sl__shard *sh = sl_xcalloc(1, sizeof(*sh));
     int maxrow = 0, maxout = 0, maxstates = 0;
 
     sh->eng = eng;
     sh->index = index;
     sl_waiter_init(&sh->w, SL_WAITER_SPIN_DEFAULT);
     sh->nin = cat->nsources;
-    sh->in = xcalloc((size_t)sh->nin, sizeof(*sh->in));
-    sh->in_final = xcalloc((size_t)sh->nin, sizeof(*sh->in_final));
+    sh->in = sl_xcalloc((size_t)sh->nin, sizeof(*sh->in));
+    sh->in_final = sl_xcalloc((size_t)sh->nin, sizeof(*sh->in_final));
     sh->nq = cat->nplans;
-    sh->q = xcalloc((size_t)sh->nq, sizeof(*sh->q));
+    sh->q = sl_xcalloc((size_t)sh->nq, sizeof(*sh->q));
     for (int i = 0; i < cat->nplans; i++) {
         const struct sl_plan *p = cat->plans[i];
         if (p->window == SL_WINDOW_NONE) {
@@ -1085,11 +1069,11 @@ struct sl__shard *sl__shard_new(struct sl_engine *eng, int index)
                 sl_chan_new(4 << 20, &sh->w, sl__srcrt_waiter(eng->srcs[p->src->index]));
         }
     }
-    sh->aggrow = xcalloc((size_t)maxrow + 1, sizeof(*sh->aggrow));
-    sh->outs = xcalloc((size_t)maxout + 1, sizeof(*sh->outs));
-    sh->vals = xcalloc((size_t)maxstates + 1, sizeof(*sh->vals));
+    sh->aggrow = sl_xcalloc((size_t)maxrow + 1, sizeof(*sh->aggrow));
+    sh->outs = sl_xcalloc((size_t)maxout + 1, sizeof(*sh->outs));
+    sh->vals = sl_xcalloc((size_t)maxstates + 1, sizeof(*sh->vals));
     sh->fbuf_cap = 256 * 1024;
-    sh->fbuf = xcalloc(1, sh->fbuf_cap);
+    sh->fbuf = sl_xcalloc(1, sh->fbuf_cap);
     sl_eval_init(&sh->ev, 64 * 1024);
     tab_init(&sh->mtab);
     return sh;

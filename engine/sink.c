@@ -51,15 +51,6 @@ struct sl__sinkrt {
     _Alignas(SL_CACHELINE) struct sl_waiter w;
 };
 
-static void *xcalloc(size_t n, size_t sz)
-{
-    void *p = calloc(n ? n : 1, sz ? sz : 1);
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
-
 static size_t pad8(size_t n)
 {
     return (n + 7) & ~(size_t)7;
@@ -77,9 +68,9 @@ static void ensure(struct sl__sinkrt *k, int n)
     /* Rows and values are refilled after every growth; record pointers are kept. */
     free(k->rows);
     free(k->vals);
-    k->rows = xcalloc((size_t)cap, sizeof(*k->rows));
-    k->vals = xcalloc((size_t)cap * (size_t)(k->plan->nout + 1), sizeof(*k->vals));
-    const uint8_t **recs = xcalloc((size_t)cap, sizeof(*recs));
+    k->rows = sl_xcalloc((size_t)cap, sizeof(*k->rows));
+    k->vals = sl_xcalloc((size_t)cap * (size_t)(k->plan->nout + 1), sizeof(*k->vals));
+    const uint8_t **recs = sl_xcalloc((size_t)cap, sizeof(*recs));
     if (k->recs != NULL) {
         memcpy(recs, k->recs, sizeof(*recs) * (size_t)k->cap);
     }
@@ -218,15 +209,9 @@ static void *sink_main(void *arg)
                     }
                     if (in->n >= in->cap) {
                         in->cap = in->cap ? in->cap * 2 : 256;
-                        in->rows = realloc(in->rows, sizeof(*in->rows) * (size_t)in->cap);
-                        if (in->rows == NULL) {
-                            abort();
-                        }
+                        in->rows = sl_xrealloc(in->rows, sizeof(*in->rows) * (size_t)in->cap);
                     }
-                    uint8_t *copy = malloc(len);
-                    if (copy == NULL) {
-                        abort();
-                    }
+                    uint8_t *copy = sl_xrealloc(NULL, len);
                     memcpy(copy, rec, len);
                     in->rows[in->n].batch = in->markers + 1;
                     in->rows[in->n].rec = copy;
@@ -277,7 +262,7 @@ static void *sink_main(void *arg)
 int sl__sinkrt_new(struct sl_engine *eng, const struct sl_plan *plan, struct sl__sinkrt **ret,
                    struct sl_err *err)
 {
-    struct sl__sinkrt *k = xcalloc(1, sizeof(*k));
+    struct sl__sinkrt *k = sl_xcalloc(1, sizeof(*k));
     int r;
     k->eng = eng;
     k->plan = plan;
@@ -290,7 +275,7 @@ int sl__sinkrt_new(struct sl_engine *eng, const struct sl_plan *plan, struct sl_
         goto fail;
     }
     k->nin = k->windowed ? eng->nshards : 1;
-    k->in = xcalloc((size_t)k->nin, sizeof(*k->in));
+    k->in = sl_xcalloc((size_t)k->nin, sizeof(*k->in));
     for (int i = 0; i < k->nin; i++) {
         struct sl_waiter *prod = k->windowed ? sl__shard_waiter(eng->shards[i])
                                              : sl__srcrt_waiter(eng->srcs[plan->src->index]);

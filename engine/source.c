@@ -84,6 +84,7 @@ struct sl__srcrt {
     FILE *dl;
     uint64_t dl_bytes, dl_max;   /* under dl_lock: shards write late events here too */
     pthread_mutex_t dl_lock;
+    atomic_bool dl_full;         /* past dead_letter_max_bytes: a lock-free early exit */
     char *dl_path;
 
     pthread_t thr;
@@ -104,19 +105,10 @@ static size_t pad8(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
-static void *xcalloc(size_t n, size_t sz)
-{
-    void *p = calloc(n ? n : 1, sz ? sz : 1);
-    if (p == NULL) {
-        abort();
-    }
-    return p;
-}
-
 int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl__srcrt **ret,
                   struct sl_err *err)
 {
-    struct sl__srcrt *s = xcalloc(1, sizeof(*s));
+    struct sl__srcrt *s = sl_xcalloc(1, sizeof(*s));
     int r;
 
     s->eng = eng;
@@ -149,13 +141,13 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
         goto fail;
     }
     s->scratch_cap = (size_t)max_msg + 64;
-    s->scratch = xcalloc(1, s->scratch_cap);
+    s->scratch = sl_xcalloc(1, s->scratch_cap);
     sl_eval_init(&s->ev, 64 * 1024);
-    s->row = xcalloc((size_t)(src->ncols + SL_PSEUDO_N), sizeof(*s->row));
+    s->row = sl_xcalloc((size_t)(src->ncols + SL_PSEUDO_N), sizeof(*s->row));
     s->need_arrival = src->wm_col < 0;
 
     const struct sl_catalog *cat = eng->cat;
-    s->q = xcalloc((size_t)cat->nplans, sizeof(*s->q));
+    s->q = sl_xcalloc((size_t)cat->nplans, sizeof(*s->q));
     for (int i = 0; i < cat->nplans; i++) {
         const struct sl_plan *p = cat->plans[i];
         if (p->src != src) {
@@ -164,11 +156,11 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
         struct qroute *q = &s->q[s->nq++];
         q->plan = p;
         q->per_event = p->window == SL_WINDOW_NONE;
-        q->keys = xcalloc((size_t)p->nkeys, sizeof(*q->keys));
-        q->args = xcalloc((size_t)p->nstates, sizeof(*q->args));
-        q->outs = xcalloc((size_t)p->nout, sizeof(*q->outs));
+        q->keys = sl_xcalloc((size_t)p->nkeys, sizeof(*q->keys));
+        q->args = sl_xcalloc((size_t)p->nstates, sizeof(*q->args));
+        q->outs = sl_xcalloc((size_t)p->nout, sizeof(*q->outs));
         q->keybuf_cap = 256;
-        q->keybuf = xcalloc(1, q->keybuf_cap);
+        q->keybuf = sl_xcalloc(1, q->keybuf_cap);
         if (p->uses_arrival || p->uses_now) {
             s->need_arrival = true;
         }
@@ -205,7 +197,7 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
     if (s->nparts < 1) {
         s->nparts = 1;
     }
-    s->parts = xcalloc((size_t)s->nparts, sizeof(*s->parts));
+    s->parts = sl_xcalloc((size_t)s->nparts, sizeof(*s->parts));
     s->bounded = s->ops->bounded != NULL && s->ops->bounded(s->state);
     if (!s->bounded || s->max_future > 0) {
         s->need_arrival = true;
@@ -221,8 +213,8 @@ void sl__srcrt_connect(struct sl__srcrt *s)
 {
     struct sl_engine *eng = s->eng;
     if (s->nwindowed > 0) {
-        s->to_shard = xcalloc((size_t)eng->nshards, sizeof(*s->to_shard));
-        s->dirty = xcalloc((size_t)eng->nshards, sizeof(*s->dirty));
+        s->to_shard = sl_xcalloc((size_t)eng->nshards, sizeof(*s->to_shard));
+        s->dirty = sl_xcalloc((size_t)eng->nshards, sizeof(*s->dirty));
         for (int i = 0; i < eng->nshards; i++) {
             s->to_shard[i] = sl__shard_input(eng->shards[i], s->index);
         }
@@ -371,6 +363,7 @@ static void dl_write(struct sl__srcrt *s, const struct sl_buf *b)
         s->dl_bytes += b->len;
     } else {
         s->dl_bytes = s->dl_max;
+        atomic_store_explicit(&s->dl_full, true, memory_order_relaxed);
     }
     pthread_mutex_unlock(&s->dl_lock);
 }
@@ -378,7 +371,7 @@ static void dl_write(struct sl__srcrt *s, const struct sl_buf *b)
 static void dead_letter(struct sl__srcrt *s, int reason, const char *buf, size_t len,
                         const struct sl_msg_meta *m)
 {
-    if (s->dl == NULL || s->dl_bytes >= s->dl_max) {
+    if (s->dl == NULL || atomic_load_explicit(&s->dl_full, memory_order_relaxed)) {
         return;
     }
     struct sl_buf b;
@@ -400,7 +393,7 @@ static void dead_letter(struct sl__srcrt *s, int reason, const char *buf, size_t
 void sl__srcrt_dead_late(struct sl__srcrt *s, const struct sl_plan *plan, int64_t ts,
                          uint64_t pos)
 {
-    if (s->dl == NULL) {
+    if (s->dl == NULL || atomic_load_explicit(&s->dl_full, memory_order_relaxed)) {
         return;
     }
     struct sl_buf b;
@@ -498,7 +491,7 @@ static void route_windowed(struct sl__srcrt *s, struct qroute *q, int64_t ts, in
     if (keylen > q->keybuf_cap) {
         free(q->keybuf);
         q->keybuf_cap = pad8(keylen * 2);
-        q->keybuf = xcalloc(1, q->keybuf_cap);
+        q->keybuf = sl_xcalloc(1, q->keybuf_cap);
     }
     sl_key_encode(q->keys, p->nkeys, q->keybuf);
     uint64_t h = sl_hash_bytes(q->keybuf, keylen, (uint64_t)p->index);

@@ -14,3 +14,6 @@ if(Python3_FOUND)
                    ${CMAKE_SOURCE_DIR}/tests/tools/promparse.py)
   set_tests_properties(integration/lifecycle PROPERTIES LABELS integration TIMEOUT 120)
 endif()
+add_test(NAME integration/demo
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/integration/demo.sh $<TARGET_FILE:sluice>)
+set_tests_properties(integration/demo PROPERTIES LABELS integration TIMEOUT 120)

@@ -19,7 +19,7 @@ CREATE SOURCE sensors (
     connector       = 'datagen',
     rows            = '60000',   -- bounded: stop after this many rows
     rows_per_second = '10000',
-    keys            = '10',      -- 10 devices, 10 sites
+    keys            = '10',      -- 10 devices; other TEXT columns take 4 values (4 sites)
     seed            = '42'
 );
 

@@ -1019,6 +1019,44 @@ static void test_timestamp_forms(void **state)
     fx_fini(&fx);
 }
 
+/* Sources the front end may hand over: no columns, a NULL path, the path '$'. */
+static void test_odd_sources(void **state)
+{
+    (void)state;
+    struct sl_source src = {.name = "s", .ncols = 0, .wm_col = -1};
+    struct sl_decoder *d = NULL;
+    char scratch[64];
+    assert_int_equal(sl_decoder_new(&src, SL_TS_AUTO, 1 << 20, &d), 0);
+    assert_int_equal(sl_decode(d, "{\"a\":1}", 7, NULL, scratch, sizeof(scratch)), 0);
+    assert_int_equal(sl_decode(d, "{\"a\":1,\"a\":1}", 13, NULL, scratch, sizeof(scratch)),
+                     -SL_REJECT_DUPLICATE_KEY);
+    sl_decoder_free(d);
+    sl_decoder_free(NULL);
+
+    struct sl_column cols[2] = {
+        {.name = "temp", .type = SL_TYPE_DOUBLE, .used = true}, /* path NULL: $.temp */
+        {.name = "whole", .type = SL_TYPE_TEXT, .used = true},
+    };
+    struct sl_path whole = {.nsegs = 0}; /* sl_path_parse refuses '$'; a decoder copes */
+    cols[1].path = &whole;
+    src.cols = cols;
+    src.ncols = 1;
+    struct sl_value row[2];
+    assert_int_equal(sl_decoder_new(&src, SL_TS_AUTO, 1 << 20, &d), 0);
+    assert_int_equal(sl_decode(d, "{\"temp\":2.5}", 12, row, scratch, sizeof(scratch)), 0);
+    assert_double_bits(&row[0], 2.5);
+    sl_decoder_free(d);
+    src.ncols = 2; /* the whole object as TEXT: an object does not convert */
+    assert_int_equal(sl_decoder_new(&src, SL_TS_AUTO, 1 << 20, &d), 0);
+    assert_int_equal(sl_decode(d, "{\"temp\":2.5}", 12, row, scratch, sizeof(scratch)),
+                     -SL_REJECT_BAD_VALUE);
+    sl_decoder_free(d);
+    cols[0].type = SL_TYPE_INTERVAL; /* never a column type */
+    assert_int_equal(sl_decoder_new(&src, SL_TS_AUTO, 1 << 20, &d), -EINVAL);
+    cols[0].type = SL_TYPE_NULL;
+    assert_int_equal(sl_decoder_new(&src, SL_TS_AUTO, 1 << 20, &d), -EINVAL);
+}
+
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t rnd(void)
@@ -1134,6 +1172,7 @@ int main(void)
         cmocka_unit_test(test_projection_and_nulls),
         cmocka_unit_test(test_event_time),
         cmocka_unit_test(test_timestamp_forms),
+        cmocka_unit_test(test_odd_sources),
         cmocka_unit_test(test_timestamp_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
