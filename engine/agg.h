@@ -30,20 +30,20 @@
  * by check(). */
 struct sl_agg_sig {
     /* in: from the front end */
-    bool star;                /* COUNT(*): no argument */
-    enum sl_type arg_type;    /* type of the value argument (after implicit casts) */
-    int nparams;              /* constant arguments after the value: PERCENTILE q, TOPK k */
+    bool star;             /* COUNT(*): no argument */
+    enum sl_type arg_type; /* type of the value argument (after implicit casts) */
+    int nparams;           /* constant arguments after the value: PERCENTILE q, TOPK k */
     struct sl_value params[2];
-    uint64_t max_distinct;    /* sink option max_distinct */
+    uint64_t max_distinct; /* sink option max_distinct */
     /* out: from check() */
-    enum sl_type result;      /* result type */
-    uint32_t state_size;      /* bytes of fixed state, multiple of 8 */
+    enum sl_type result; /* result type */
+    uint32_t state_size; /* bytes of fixed state, multiple of 8 */
 };
 
 /* What update() knows about the event besides its value. */
 struct sl_agg_ctx {
-    int64_t ts;               /* event time, ms */
-    uint64_t pos;             /* source position: partition << 48 | offset, for ties */
+    int64_t ts;                   /* event time, ms */
+    uint64_t pos;                 /* source position: partition << 48 | offset, for ties */
     _Atomic uint64_t *over_limit; /* count here when a limit refuses a value (max_distinct);
                                    * written only by the owning shard thread */
 };
@@ -65,8 +65,8 @@ struct sl_agg_ops {
     /* dst := dst ⊕ src. Associative and commutative (HOP panes, replicas). */
     void (*merge)(void *dst, const void *src, const struct sl_agg_sig *sig);
     /* The result. TEXT results point into the state or into buf (cap bytes, caller's). */
-    void (*final)(const void *state, const struct sl_agg_sig *sig, struct sl_value *out,
-                  char *buf, size_t cap);
+    void (*final)(const void *state, const struct sl_agg_sig *sig, struct sl_value *out, char *buf,
+                  size_t cap);
     /* Releases memory beyond the fixed state. NULL if there is none. */
     void (*fini)(void *state, const struct sl_agg_sig *sig);
 };

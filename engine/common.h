@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SL_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define SL_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define SL_LIKELY(x)    __builtin_expect(!!(x), 1)
+#define SL_UNLIKELY(x)  __builtin_expect(!!(x), 0)
 #define SL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define SL_CACHELINE    64
 #define SL_UNUSED       __attribute__((unused))

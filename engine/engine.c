@@ -37,24 +37,30 @@ static int check_runnable(const struct sl_catalog *cat, struct sl_err *err)
     for (int i = 0; i < cat->nplans; i++) {
         const struct sl_plan *p = cat->plans[i];
         if (p->sink_conn->sink == NULL) {
-            return sl_err_set(err, -ENOTSUP, "sink %s: the %s connector is not available in "
-                              "this version of sluice (sluice check accepts it)", p->name,
-                              p->sink_conn->name);
+            return sl_err_set(err, -ENOTSUP,
+                              "sink %s: the %s connector is not available in "
+                              "this version of sluice (sluice check accepts it)",
+                              p->name, p->sink_conn->name);
         }
         if (p->src->conn->source == NULL) {
-            return sl_err_set(err, -ENOTSUP, "source %s: the %s connector is not available "
+            return sl_err_set(err, -ENOTSUP,
+                              "source %s: the %s connector is not available "
                               "in this version of sluice (sluice check accepts it)",
                               p->src->name, p->src->conn->name);
         }
         if (p->nstates > 64) {
-            return sl_err_set(err, -E2BIG, "sink %s: more than 64 distinct aggregates in one "
-                              "query; split it into several sinks", p->name);
+            return sl_err_set(err, -E2BIG,
+                              "sink %s: more than 64 distinct aggregates in one "
+                              "query; split it into several sinks",
+                              p->name);
         }
         for (int j = 0; j < p->naggs; j++) {
             const struct sl_agg_ops *ops = p->aggs[j].ops;
             if (ops->update == NULL || ops->final == NULL || ops->merge == NULL) {
-                return sl_err_set(err, -ENOTSUP, "sink %s: aggregate %s is not available in "
-                                  "this version of sluice", p->name, ops->name);
+                return sl_err_set(err, -ENOTSUP,
+                                  "sink %s: aggregate %s is not available in "
+                                  "this version of sluice",
+                                  p->name, ops->name);
             }
         }
     }
@@ -243,7 +249,8 @@ int sl_engine_run(struct sl_engine *eng)
             }
         }
         if (deadline != 0 && sl_mono_ms() > deadline) {
-            sl_log(SL_LOG_ERROR, "engine", "rows remain undelivered after --shutdown-timeout; "
+            sl_log(SL_LOG_ERROR, "engine",
+                   "rows remain undelivered after --shutdown-timeout; "
                    "exiting with status 1 (they are replayed on restart)");
             code = 1;
             break;

@@ -27,7 +27,7 @@
 #include "queries/plan.h"
 
 #define SL_WM_NONE INT64_MIN /* no watermark yet */
-#define SL_WM_MAX INT64_MAX  /* end of a bounded input: every window fires */
+#define SL_WM_MAX  INT64_MAX /* end of a bounded input: every window fires */
 
 typedef _Atomic uint64_t sl_ctr;
 
@@ -52,9 +52,9 @@ struct sl_qstats {
 };
 
 struct sl_engine_opts {
-    int workers;              /* shards */
+    int workers; /* shards */
     int64_t shutdown_timeout_ms;
-    const char *http;         /* --http address, "off" or NULL for none */
+    const char *http; /* --http address, "off" or NULL for none */
 };
 
 struct sl_engine;
@@ -73,7 +73,7 @@ void sl_engine_summary(struct sl_engine *eng, FILE *f);
 /* ---- internal: shared between engine.c, source.c, shard.c, sink.c ---- */
 
 struct sl__marker {
-    uint8_t kind; /* SL_REC_MARKER */
+    uint8_t kind;  /* SL_REC_MARKER */
     uint8_t final; /* the source is done: nothing follows */
     uint8_t fire;  /* fire windows up to wm (0 on shutdown: open windows are kept) */
     uint8_t pad;
@@ -95,9 +95,9 @@ struct sl__evrec {
     uint32_t pad3;
     uint64_t filters; /* bit s: state s's FILTER passed (or it has none) */
     uint64_t keyhash;
-    int64_t ts;       /* event time */
-    int64_t stamp;    /* source watermark in force when read */
-    uint64_t pos;     /* partition << 48 | offset */
+    int64_t ts;    /* event time */
+    int64_t stamp; /* source watermark in force when read */
+    uint64_t pos;  /* partition << 48 | offset */
 };
 
 /* Shard/source -> sink: one result row. Followed by keylen key bytes (padded to 8), then
@@ -129,7 +129,7 @@ struct sl_engine {
     struct sl__shard **shards;
     struct sl__sinkrt **sinks; /* index = plan index */
     int nsinks;
-    atomic_bool stop;          /* shutdown requested */
+    atomic_bool stop; /* shutdown requested */
     struct sl_metrics *metrics;
     struct sl_http *http;
     atomic_int sinks_running;
@@ -150,8 +150,7 @@ int sl__srcrt_metrics(struct sl__srcrt *s, struct sl_err *err);
 int64_t sl__srcrt_watermark(struct sl__srcrt *s);
 uint64_t sl__srcrt_rejected(struct sl__srcrt *s);
 /* Writes a late event of plan to the source's dead_letter file, if it has one. Any thread. */
-void sl__srcrt_dead_late(struct sl__srcrt *s, const struct sl_plan *plan, int64_t ts,
-                         uint64_t pos);
+void sl__srcrt_dead_late(struct sl__srcrt *s, const struct sl_plan *plan, int64_t ts, uint64_t pos);
 uint64_t sl__srcrt_events(struct sl__srcrt *s);
 
 struct sl_waiter *sl__srcrt_waiter(struct sl__srcrt *s);
@@ -188,7 +187,7 @@ bool sl__send_marker(struct sl_chan *c, const struct sl__marker *m, const atomic
 
 /* Row records (rows.c): encode a result row onto a channel; decode one for sinks. */
 bool sl__send_row(struct sl_chan *c, const uint8_t *key, uint32_t keylen, int nkeys,
-                  const struct sl_value *out, int nout, int64_t rev, bool is_final,
-                  int64_t wstart, int64_t wend, const char *id, const atomic_bool *stop);
+                  const struct sl_value *out, int nout, int64_t rev, bool is_final, int64_t wstart,
+                  int64_t wend, const char *id, const atomic_bool *stop);
 
 #endif

@@ -78,31 +78,31 @@ enum sl_expr_op {
 /* Scalar functions. Argument types after the front end's implicit casts; "num" means the
  * node's type, BIGINT or DOUBLE. */
 enum sl_func {
-    SL_FN_ABS,          /* (num) -> num */
-    SL_FN_ROUND,        /* (num [, BIGINT digits]) -> num; half away from zero */
-    SL_FN_FLOOR,        /* (num) -> num */
-    SL_FN_CEIL,         /* (num) -> num */
-    SL_FN_SQRT,         /* (DOUBLE) -> DOUBLE; negative -> NULL (counted) */
-    SL_FN_LN,           /* (DOUBLE) -> DOUBLE; <= 0 -> NULL (counted) */
-    SL_FN_EXP,          /* (DOUBLE) -> DOUBLE */
-    SL_FN_POWER,        /* (DOUBLE, DOUBLE) -> DOUBLE */
-    SL_FN_LEAST,        /* (T, T, …) -> T; NULL arguments ignored, all NULL -> NULL */
-    SL_FN_GREATEST,     /* (T, T, …) -> T; likewise */
-    SL_FN_COALESCE,     /* (T, T, …) -> T; first non-NULL */
-    SL_FN_NULLIF,       /* (T, T) -> T; NULL when equal */
-    SL_FN_LOWER,        /* (TEXT) -> TEXT; ASCII and Latin letters by Unicode simple case */
-    SL_FN_UPPER,        /* (TEXT) -> TEXT */
-    SL_FN_LENGTH,       /* (TEXT) -> BIGINT, code points */
-    SL_FN_SUBSTR,       /* (TEXT, BIGINT start [, BIGINT count]) -> TEXT, 1-based code points */
-    SL_FN_TRIM,         /* (TEXT) -> TEXT, spaces removed at both ends */
-    SL_FN_CONCAT,       /* (TEXT, …) -> TEXT; NULL arguments are skipped (PostgreSQL) */
-    SL_FN_SPLIT_PART,   /* (TEXT, TEXT delim, BIGINT n) -> TEXT; 1-based, negative from end,
-                           out of range -> '' */
-    SL_FN_REGEXP_MATCH, /* (TEXT, TEXT pattern constant) -> BOOLEAN; PCRE2, match limit */
-    SL_FN_TO_TIMESTAMP, /* (BIGINT|DOUBLE epoch, auto s/ms) or (TEXT RFC 3339) -> TIMESTAMP */
+    SL_FN_ABS,              /* (num) -> num */
+    SL_FN_ROUND,            /* (num [, BIGINT digits]) -> num; half away from zero */
+    SL_FN_FLOOR,            /* (num) -> num */
+    SL_FN_CEIL,             /* (num) -> num */
+    SL_FN_SQRT,             /* (DOUBLE) -> DOUBLE; negative -> NULL (counted) */
+    SL_FN_LN,               /* (DOUBLE) -> DOUBLE; <= 0 -> NULL (counted) */
+    SL_FN_EXP,              /* (DOUBLE) -> DOUBLE */
+    SL_FN_POWER,            /* (DOUBLE, DOUBLE) -> DOUBLE */
+    SL_FN_LEAST,            /* (T, T, …) -> T; NULL arguments ignored, all NULL -> NULL */
+    SL_FN_GREATEST,         /* (T, T, …) -> T; likewise */
+    SL_FN_COALESCE,         /* (T, T, …) -> T; first non-NULL */
+    SL_FN_NULLIF,           /* (T, T) -> T; NULL when equal */
+    SL_FN_LOWER,            /* (TEXT) -> TEXT; ASCII and Latin letters by Unicode simple case */
+    SL_FN_UPPER,            /* (TEXT) -> TEXT */
+    SL_FN_LENGTH,           /* (TEXT) -> BIGINT, code points */
+    SL_FN_SUBSTR,           /* (TEXT, BIGINT start [, BIGINT count]) -> TEXT, 1-based code points */
+    SL_FN_TRIM,             /* (TEXT) -> TEXT, spaces removed at both ends */
+    SL_FN_CONCAT,           /* (TEXT, …) -> TEXT; NULL arguments are skipped (PostgreSQL) */
+    SL_FN_SPLIT_PART,       /* (TEXT, TEXT delim, BIGINT n) -> TEXT; 1-based, negative from end,
+                               out of range -> '' */
+    SL_FN_REGEXP_MATCH,     /* (TEXT, TEXT pattern constant) -> BOOLEAN; PCRE2, match limit */
+    SL_FN_TO_TIMESTAMP,     /* (BIGINT|DOUBLE epoch, auto s/ms) or (TEXT RFC 3339) -> TIMESTAMP */
     SL_FN_FORMAT_TIMESTAMP, /* (TIMESTAMP) -> TEXT, RFC 3339 UTC with milliseconds */
-    SL_FN_DATE_TRUNC,   /* (TEXT unit constant, TIMESTAMP) -> TIMESTAMP, UTC */
-    SL_FN_NOW,          /* () -> TIMESTAMP, processing time of the event */
+    SL_FN_DATE_TRUNC,       /* (TEXT unit constant, TIMESTAMP) -> TIMESTAMP, UTC */
+    SL_FN_NOW,              /* () -> TIMESTAMP, processing time of the event */
     SL_FN__COUNT
 };
 
@@ -113,12 +113,12 @@ struct sl_expr {
     uint8_t has_else; /* CASE */
     uint16_t fn;      /* CALL: enum sl_func */
     uint16_t nargs;
-    uint32_t slot;    /* COL */
-    struct sl_value cval;    /* CONST */
+    uint32_t slot;        /* COL */
+    struct sl_value cval; /* CONST */
     struct sl_expr **args;
-    void *aux;        /* prepared data: compiled regex, DATE_TRUNC unit, … (sl_expr_prepare) */
-    char *text;       /* the expression as written, for plans and default column names */
-    int line, col;    /* where it was written */
+    void *aux;     /* prepared data: compiled regex, DATE_TRUNC unit, … (sl_expr_prepare) */
+    char *text;    /* the expression as written, for plans and default column names */
+    int line, col; /* where it was written */
 };
 
 /* Allocates a node with room for nargs argument pointers (all NULL). Aborts on OOM (load
@@ -137,14 +137,14 @@ int sl_expr_prepare(struct sl_expr *e, struct sl_err *err, const struct sl_expr 
 
 /* Per-thread evaluation context. Reset scratch_used to 0 before each event. */
 struct sl_eval {
-    char *scratch;        /* room for TEXT results made per event (LOWER, CONCAT, CAST) */
+    char *scratch; /* room for TEXT results made per event (LOWER, CONCAT, CAST) */
     size_t scratch_cap;
     size_t scratch_used;
-    int64_t now_ms;       /* NOW(): processing time of the event */
-    uint64_t overflows;   /* overflow, non-finite and failed-conversion results made NULL */
-    uint64_t truncated;   /* TEXT results that did not fit in scratch (made NULL) */
-    uint64_t regex_limits;/* REGEXP_MATCH runs stopped by the match limit (result NULL) */
-    void *match_data;     /* PCRE2 match data, created lazily, freed by sl_eval_fini */
+    int64_t now_ms;        /* NOW(): processing time of the event */
+    uint64_t overflows;    /* overflow, non-finite and failed-conversion results made NULL */
+    uint64_t truncated;    /* TEXT results that did not fit in scratch (made NULL) */
+    uint64_t regex_limits; /* REGEXP_MATCH runs stopped by the match limit (result NULL) */
+    void *match_data;      /* PCRE2 match data, created lazily, freed by sl_eval_fini */
 };
 
 void sl_eval_init(struct sl_eval *ev, size_t scratch_cap);

@@ -17,22 +17,21 @@
 
 static int usage(FILE *f)
 {
-    fprintf(f,
-            "usage: sluice run [FLAGS] [FILE|DIR]…   run the queries (default: "
-            "$SLUICE_QUERIES, else ./queries)\n"
-            "       sluice check [FILE|DIR]…         check the queries and print their plans\n"
-            "       sluice health [ADDR]             exit 0 if the engine at ADDR is ready\n"
-            "       sluice version\n"
-            "\n"
-            "flags of run (each also as environment variable SLUICE_<FLAG>):\n"
-            "  --workers N            shards (default: number of cores)\n"
-            "  --http ADDR|off        metrics and health endpoint (default 127.0.0.1:9090)\n"
-            "  --state-dir DIR        where the MQTT write-ahead log lives\n"
-            "  --shutdown-timeout D   how long SIGTERM waits for delivery (default 30s)\n"
-            "  --memory-limit SIZE    refuse new groups past this much memory\n"
-            "  --fsync                fsync the MQTT log per batch\n"
-            "  --log-level LEVEL      error|warn|info|debug (default info)\n"
-            "  --log-format FMT       text|json (default text)\n");
+    fprintf(f, "usage: sluice run [FLAGS] [FILE|DIR]…   run the queries (default: "
+               "$SLUICE_QUERIES, else ./queries)\n"
+               "       sluice check [FILE|DIR]…         check the queries and print their plans\n"
+               "       sluice health [ADDR]             exit 0 if the engine at ADDR is ready\n"
+               "       sluice version\n"
+               "\n"
+               "flags of run (each also as environment variable SLUICE_<FLAG>):\n"
+               "  --workers N            shards (default: number of cores)\n"
+               "  --http ADDR|off        metrics and health endpoint (default 127.0.0.1:9090)\n"
+               "  --state-dir DIR        where the MQTT write-ahead log lives\n"
+               "  --shutdown-timeout D   how long SIGTERM waits for delivery (default 30s)\n"
+               "  --memory-limit SIZE    refuse new groups past this much memory\n"
+               "  --fsync                fsync the MQTT log per batch\n"
+               "  --log-level LEVEL      error|warn|info|debug (default info)\n"
+               "  --log-format FMT       text|json (default text)\n");
     return f == stdout ? 0 : 2;
 }
 
@@ -65,8 +64,7 @@ static int set_flag(struct run_flags *f, const char *name, const char *val)
         char *end;
         long n = strtol(val, &end, 10);
         if (*end != '\0' || n < 1 || n > 1024) {
-            fprintf(stderr, "sluice: --workers must be a number from 1 to 1024, got '%s'\n",
-                    val);
+            fprintf(stderr, "sluice: --workers must be a number from 1 to 1024, got '%s'\n", val);
             return -1;
         }
         f->workers = (int)n;
@@ -76,14 +74,15 @@ static int set_flag(struct run_flags *f, const char *name, const char *val)
         f->state_dir = val;
     } else if (strcmp(name, "shutdown-timeout") == 0) {
         if (sl_parse_duration(val, &f->shutdown_timeout_ms) < 0) {
-            fprintf(stderr, "sluice: --shutdown-timeout must be a duration like '30s', got "
-                            "'%s'\n", val);
+            fprintf(stderr,
+                    "sluice: --shutdown-timeout must be a duration like '30s', got "
+                    "'%s'\n",
+                    val);
             return -1;
         }
     } else if (strcmp(name, "memory-limit") == 0) {
         if (sl_parse_size(val, &f->memory_limit) < 0) {
-            fprintf(stderr, "sluice: --memory-limit must be a size like '512MiB', got '%s'\n",
-                    val);
+            fprintf(stderr, "sluice: --memory-limit must be a size like '512MiB', got '%s'\n", val);
             return -1;
         }
     } else if (strcmp(name, "fsync") == 0) {
@@ -98,9 +97,9 @@ static int set_flag(struct run_flags *f, const char *name, const char *val)
     return 0;
 }
 
-static const char *const flag_names[] = {"workers", "http", "state-dir", "shutdown-timeout",
-                                         "memory-limit", "fsync", "log-level", "log-format",
-                                         NULL};
+static const char *const flag_names[] = {"workers",          "http",         "state-dir",
+                                         "shutdown-timeout", "memory-limit", "fsync",
+                                         "log-level",        "log-format",   NULL};
 
 static int cmd_run(int argc, char **argv)
 {
@@ -179,9 +178,8 @@ static int cmd_run(int argc, char **argv)
         return 1;
     }
 
-    struct sl_engine_opts eo = {.workers = f.workers,
-                                .shutdown_timeout_ms = f.shutdown_timeout_ms,
-                                .http = f.http};
+    struct sl_engine_opts eo = {
+        .workers = f.workers, .shutdown_timeout_ms = f.shutdown_timeout_ms, .http = f.http};
     struct sl_engine *eng = NULL;
     struct sl_err err = {{0}};
     r = sl_engine_new(cat, &eo, &eng, &err);

@@ -17,7 +17,7 @@
 
 enum sl_opt_type {
     SL_OPT_STRING,
-    SL_OPT_INT,      /* decimal integer */
+    SL_OPT_INT, /* decimal integer */
     SL_OPT_DOUBLE,
     SL_OPT_BOOL,     /* true/false (also on/off, yes/no, 1/0) */
     SL_OPT_DURATION, /* '500ms' '10s' '5m' '1h' '1d'; stored as ms */
@@ -52,11 +52,11 @@ struct sl_opt_input {
 /* One option after parsing. Options with a default are present even when not given. */
 struct sl_opt_value {
     const struct sl_option_def *def;
-    char *name;  /* as given (differs from def->name for PREFIX options) */
-    char *str;   /* the string value (given or default) */
-    int64_t i;   /* INT, DURATION ms, SIZE bytes, BOOL 0/1, ENUM index */
-    double d;    /* DOUBLE */
-    bool given;  /* written by the user, not a default */
+    char *name; /* as given (differs from def->name for PREFIX options) */
+    char *str;  /* the string value (given or default) */
+    int64_t i;  /* INT, DURATION ms, SIZE bytes, BOOL 0/1, ENUM index */
+    double d;   /* DOUBLE */
+    bool given; /* written by the user, not a default */
     int line, col;
     int index;   /* the struct sl_opt_input it came from, -1 for a default: what check
                   * functions pass to report (added after the first contract) */

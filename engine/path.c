@@ -114,8 +114,10 @@ int sl_path_parse(const char *text, struct sl_path **ret, struct sl_err *err)
                 s++;
             }
             if (s == b || *s != ']') {
-                sl_err_set(err, -EINVAL, "expected an array index like [0] at character %d "
-                           "of path", (int)(b - text));
+                sl_err_set(err, -EINVAL,
+                           "expected an array index like [0] at character %d "
+                           "of path",
+                           (int)(b - text));
                 goto fail;
             }
             s++;
@@ -129,7 +131,8 @@ int sl_path_parse(const char *text, struct sl_path **ret, struct sl_err *err)
         add_seg(p, &seg);
     }
     if (p->nsegs == 0) {
-        sl_err_set(err, -EINVAL, "the path '$' selects the whole event; name a member "
+        sl_err_set(err, -EINVAL,
+                   "the path '$' selects the whole event; name a member "
                    "(like '$.temp')");
         goto fail;
     }

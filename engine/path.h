@@ -12,10 +12,10 @@
 #include "common.h"
 
 struct sl_path_seg {
-    bool is_index;  /* [n] */
+    bool is_index; /* [n] */
     uint32_t index;
-    uint32_t len;   /* member name length */
-    char *key;      /* member name, NUL-terminated (may be quoted in the path: ['a.b']) */
+    uint32_t len; /* member name length */
+    char *key;    /* member name, NUL-terminated (may be quoted in the path: ['a.b']) */
 };
 
 struct sl_path {

@@ -23,8 +23,8 @@ bool sl__send_marker(struct sl_chan *c, const struct sl__marker *m, const atomic
 }
 
 bool sl__send_row(struct sl_chan *c, const uint8_t *key, uint32_t keylen, int nkeys,
-                  const struct sl_value *out, int nout, int64_t rev, bool is_final,
-                  int64_t wstart, int64_t wend, const char *id, const atomic_bool *stop)
+                  const struct sl_value *out, int nout, int64_t rev, bool is_final, int64_t wstart,
+                  int64_t wend, const char *id, const atomic_bool *stop)
 {
     size_t text = 0;
     for (int i = 0; i < nout; i++) {

@@ -28,13 +28,13 @@ struct sl_src_io;
 
 /* Where a message came from. */
 struct sl_msg_meta {
-    const char *topic;   /* MQTT/Kafka topic, file path; NULL if none */
+    const char *topic; /* MQTT/Kafka topic, file path; NULL if none */
     uint32_t topic_len;
-    const char *key;     /* Kafka key; NULL if none */
+    const char *key; /* Kafka key; NULL if none */
     uint32_t key_len;
-    int32_t partition;   /* watermark partition index, 0-based, < io partitions */
-    int64_t offset;      /* position within the partition */
-    int64_t arrival_ms;  /* processing time when received (0: the engine stamps now) */
+    int32_t partition;  /* watermark partition index, 0-based, < io partitions */
+    int64_t offset;     /* position within the partition */
+    int64_t arrival_ms; /* processing time when received (0: the engine stamps now) */
 };
 
 /* Hands one JSON payload to the engine. Returns 0. May block while a ring is full
@@ -42,8 +42,7 @@ struct sl_msg_meta {
 int sl_src_io_json(struct sl_src_io *io, const char *buf, size_t len,
                    const struct sl_msg_meta *meta);
 /* Hands one typed row (src->ncols values, in column order) to the engine. */
-int sl_src_io_row(struct sl_src_io *io, const struct sl_value *row,
-                  const struct sl_msg_meta *meta);
+int sl_src_io_row(struct sl_src_io *io, const struct sl_value *row, const struct sl_msg_meta *meta);
 /* True once the engine asks sources to stop (shutdown). */
 bool sl_src_io_stopping(const struct sl_src_io *io);
 

@@ -29,7 +29,7 @@
 #include "keys.h"
 
 #define INLINE_KEY 40
-#define MAX_IN 256 /* records handled per input before looking at the others */
+#define MAX_IN     256 /* records handled per input before looking at the others */
 
 /* Header shared by panes and session groups: what the table hashes and compares. */
 struct gent {
@@ -119,7 +119,7 @@ struct sl__shard {
     struct sl_chan **in; /* per source index; NULL if that source has no windowed query */
     bool *in_final;
     int nin;
-    struct qrt *q;       /* per plan index; q[i].p NULL if not windowed */
+    struct qrt *q; /* per plan index; q[i].p NULL if not windowed */
     int nq;
     struct sl_value *aggrow;
     struct sl_value *outs;
@@ -140,12 +140,12 @@ struct sl__shard {
     _Alignas(SL_CACHELINE) struct sl_waiter w;
 };
 
-#define GROW(arr, n, cap)                                                                       \
-    do {                                                                                        \
-        if ((n) >= (cap)) {                                                                     \
-            (cap) = (cap) ? (cap) * 2 : 16;                                                     \
+#define GROW(arr, n, cap)                                                                          \
+    do {                                                                                           \
+        if ((n) >= (cap)) {                                                                        \
+            (cap) = (cap) ? (cap)*2 : 16;                                                          \
             (arr) = sl_xrealloc((arr), sizeof(*(arr)) * (size_t)(cap));                            \
-        }                                                                                       \
+        }                                                                                          \
     } while (0)
 
 /* ---- the table: open addressing, linear probing, backward-shift deletion ---- */
@@ -564,8 +564,7 @@ static int pend_cmp(const void *a, const void *b)
 }
 
 /* Emits each distinct (key, window) of list once; empties it. */
-static void emit_list(struct sl__shard *sh, struct qrt *q, struct pend *list, int *n,
-                      bool is_final)
+static void emit_list(struct sl__shard *sh, struct qrt *q, struct pend *list, int *n, bool is_final)
 {
     if (*n == 0) {
         return;
@@ -910,8 +909,7 @@ static void handle_event(struct sl__shard *sh, const uint8_t *rec)
     const struct sl__evrec *e = (const struct sl__evrec *)rec;
     struct qrt *q = &sh->q[e->query];
     const uint8_t *key = rec + sizeof(*e);
-    const struct sl_value *raw =
-        (const struct sl_value *)(key + ((e->keylen + 7) & ~(uint32_t)7));
+    const struct sl_value *raw = (const struct sl_value *)(key + ((e->keylen + 7) & ~(uint32_t)7));
     for (int i = 0; i < e->nstates; i++) {
         sh->vals[i] = raw[i];
         if (raw[i].type == SL_TYPE_TEXT && !raw[i].null) {
@@ -1220,21 +1218,20 @@ int sl__shard_metrics(struct sl__shard *sh, struct sl_err *err)
         r = sl__metric_ctr(eng, "sluice_query_late_total",
                            "Events dropped because every window they belong to had expired.",
                            SL_LABELS({"source", src}, {"query", qn}), &q->st.late, err);
-        r = r < 0 ? r
-                  : sl__metric_ctr(eng, "sluice_query_over_limit_total",
-                                   "Events refused by a limit (max_groups, record size).",
-                                   SL_LABELS({"source", src}, {"query", qn}), &q->st.over_limit,
-                                   err);
+        r = r < 0
+                ? r
+                : sl__metric_ctr(eng, "sluice_query_over_limit_total",
+                                 "Events refused by a limit (max_groups, record size).",
+                                 SL_LABELS({"source", src}, {"query", qn}), &q->st.over_limit, err);
         r = r < 0 ? r
                   : sl__metric_ctr(eng, "sluice_query_accepted_total",
                                    "Events folded into a query's windows or emitted by it.",
-                                   SL_LABELS({"source", src}, {"query", qn}), &q->st.accepted,
-                                   err);
+                                   SL_LABELS({"source", src}, {"query", qn}), &q->st.accepted, err);
         r = r < 0 ? r
                   : sl__metric_ctr(eng, "sluice_query_replay_skipped_total",
                                    "Events read again on replay and not folded (already done).",
-                                   SL_LABELS({"source", src}, {"query", qn}),
-                                   &q->st.replay_skipped, err);
+                                   SL_LABELS({"source", src}, {"query", qn}), &q->st.replay_skipped,
+                                   err);
         r = r < 0 ? r
                   : sl__metric_ctr(eng, "sluice_query_rows_total",
                                    "Result rows a query emitted (early, final and corrections).",
@@ -1251,10 +1248,9 @@ int sl__shard_metrics(struct sl__shard *sh, struct sl_err *err)
             continue;
         }
         const char *src = eng->cat->sources[i]->name;
-        r = sl_metrics_gauge_fn_register(eng->metrics, "sluice_ring_used_bytes",
-                                         "Bytes waiting in a ring between two threads.",
-                                         SL_LABELS({"from", src}, {"to", idx}), ring_used,
-                                         sh->in[i], err);
+        r = sl_metrics_gauge_fn_register(
+            eng->metrics, "sluice_ring_used_bytes", "Bytes waiting in a ring between two threads.",
+            SL_LABELS({"from", src}, {"to", idx}), ring_used, sh->in[i], err);
         if (r >= 0) {
             r = sl_metrics_gauge_register(eng->metrics, "sluice_ring_capacity_bytes",
                                           "Capacity of a ring between two threads.",

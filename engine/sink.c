@@ -83,8 +83,7 @@ static void ensure(struct sl__sinkrt *k, int n)
 static void decode_row(struct sl__sinkrt *k, int i, const uint8_t *rec)
 {
     const struct sl__rowrec *r = (const struct sl__rowrec *)rec;
-    const struct sl_value *raw =
-        (const struct sl_value *)(rec + sizeof(*r) + pad8(r->keylen));
+    const struct sl_value *raw = (const struct sl_value *)(rec + sizeof(*r) + pad8(r->keylen));
     struct sl_value *vals = &k->vals[(size_t)i * (size_t)(k->plan->nout + 1)];
     for (int j = 0; j < r->nout; j++) {
         vals[j] = raw[j];

@@ -27,12 +27,12 @@
 struct qroute {
     const struct sl_plan *plan;
     bool per_event;
-    struct sl_chan *sink_in;   /* per-event: our channel into the sink */
-    int64_t gran;              /* marker granularity in ms (0: none) */
-    struct sl_qstats st;       /* filtered (both kinds), accepted (per-event) */
-    struct sl_value *keys;     /* scratch: nkeys */
-    struct sl_value *args;     /* scratch: nstates */
-    struct sl_value *outs;     /* scratch: nout (per-event) */
+    struct sl_chan *sink_in; /* per-event: our channel into the sink */
+    int64_t gran;            /* marker granularity in ms (0: none) */
+    struct sl_qstats st;     /* filtered (both kinds), accepted (per-event) */
+    struct sl_value *keys;   /* scratch: nkeys */
+    struct sl_value *args;   /* scratch: nstates */
+    struct sl_value *outs;   /* scratch: nout (per-event) */
     uint8_t *keybuf;
     size_t keybuf_cap;
 };
@@ -57,7 +57,7 @@ struct sl__srcrt {
     int nparts;
     bool bounded;
     struct sl_decoder *dec;
-    struct sl_value *row;      /* ncols + SL_PSEUDO_N */
+    struct sl_value *row; /* ncols + SL_PSEUDO_N */
     char *scratch;
     size_t scratch_cap;
     struct sl_eval ev;
@@ -70,21 +70,21 @@ struct sl__srcrt {
 
     struct part *parts;
     int64_t wm, wm_marked;
-    _Atomic int64_t wm_pub;    /* wm for other threads (metrics, progress) */
+    _Atomic int64_t wm_pub; /* wm for other threads (metrics, progress) */
     uint64_t seq;
     int64_t start_mono;
     int64_t all_idle_since, wm_at_all_idle;
     int64_t delay, idle_timeout, max_future;
-    int64_t now_ms;            /* processing time, refreshed every few events */
-    int64_t mono_now;          /* monotonic time of the current poll */
+    int64_t now_ms;   /* processing time, refreshed every few events */
+    int64_t mono_now; /* monotonic time of the current poll */
     uint32_t since_clock;
     bool need_arrival;
 
     sl_ctr in, decoded, rejected[SL_REJECT__COUNT + 1];
     FILE *dl;
-    uint64_t dl_bytes, dl_max;   /* under dl_lock: shards write late events here too */
+    uint64_t dl_bytes, dl_max; /* under dl_lock: shards write late events here too */
     pthread_mutex_t dl_lock;
-    atomic_bool dl_full;         /* past dead_letter_max_bytes: a lock-free early exit */
+    atomic_bool dl_full; /* past dead_letter_max_bytes: a lock-free early exit */
     char *dl_path;
 
     pthread_t thr;
@@ -93,7 +93,7 @@ struct sl__srcrt {
 };
 
 #define REJECT_FUTURE SL_REJECT__COUNT
-#define TS_LIMIT (INT64_C(1) << 55) /* ±1.1 million years: room for window arithmetic */
+#define TS_LIMIT      (INT64_C(1) << 55) /* ±1.1 million years: room for window arithmetic */
 
 static const char *reject_name(int r)
 {
@@ -185,8 +185,8 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
         s->dl_path = strdup(dl);
         s->dl = fopen(dl, "a");
         if (s->dl == NULL) {
-            r = sl_err_set(err, -errno, "source %s: cannot open dead_letter file %s: %s",
-                           src->name, dl, strerror(errno));
+            r = sl_err_set(err, -errno, "source %s: cannot open dead_letter file %s: %s", src->name,
+                           dl, strerror(errno));
             goto fail;
         }
     }
@@ -390,8 +390,7 @@ static void dead_letter(struct sl__srcrt *s, int reason, const char *buf, size_t
     sl_buf_fini(&b);
 }
 
-void sl__srcrt_dead_late(struct sl__srcrt *s, const struct sl_plan *plan, int64_t ts,
-                         uint64_t pos)
+void sl__srcrt_dead_late(struct sl__srcrt *s, const struct sl_plan *plan, int64_t ts, uint64_t pos)
 {
     if (s->dl == NULL || atomic_load_explicit(&s->dl_full, memory_order_relaxed)) {
         return;
@@ -406,7 +405,8 @@ void sl__srcrt_dead_late(struct sl__srcrt *s, const struct sl_plan *plan, int64_
     if (sl_format_rfc3339(ts, t, sizeof(t)) < 0) {
         t[0] = '\0';
     }
-    sl_buf_appendf(&b, ",\"partition\":%u,\"offset\":%llu,\"event_time\":%lld,"
+    sl_buf_appendf(&b,
+                   ",\"partition\":%u,\"offset\":%llu,\"event_time\":%lld,"
                    "\"event_time_text\":\"%s\"}\n",
                    (unsigned)(pos >> 48), (unsigned long long)(pos & ((UINT64_C(1) << 48) - 1)),
                    (long long)ts, t);
@@ -532,8 +532,8 @@ static void route_per_event(struct sl__srcrt *s, struct qroute *q, const struct 
     const struct sl_plan *p = q->plan;
     char id[33];
     const char *topic = m->topic != NULL ? m->topic : "";
-    sl_row_id_event(p->name, topic, m->topic != NULL ? m->topic_len : 0, m->partition,
-                    m->offset, id);
+    sl_row_id_event(p->name, topic, m->topic != NULL ? m->topic_len : 0, m->partition, m->offset,
+                    id);
     s->row[sl_pseudo_slot(s->def, SL_PSEUDO_ID)] = sl_value_text(id, 32);
     s->row[sl_pseudo_slot(s->def, SL_PSEUDO_REV)] = sl_value_bigint(1);
     s->row[sl_pseudo_slot(s->def, SL_PSEUDO_IS_FINAL)] = sl_value_bool(true);
@@ -545,8 +545,7 @@ static void route_per_event(struct sl__srcrt *s, struct qroute *q, const struct 
                  &s->eng->stop);
 }
 
-static void process(struct sl__srcrt *s, const struct sl_msg_meta *m, const char *buf,
-                    size_t len)
+static void process(struct sl__srcrt *s, const struct sl_msg_meta *m, const char *buf, size_t len)
 {
     const struct sl_source *src = s->def;
     struct sl_value *row = s->row;
@@ -592,8 +591,8 @@ static void process(struct sl__srcrt *s, const struct sl_msg_meta *m, const char
     int part = m->partition >= 0 && m->partition < s->nparts ? m->partition : 0;
     update_watermark(s, part, ts);
 
-    uint64_t pos = ((uint64_t)(uint32_t)m->partition << 48) | ((uint64_t)m->offset &
-                                                                 ((UINT64_C(1) << 48) - 1));
+    uint64_t pos = ((uint64_t)(uint32_t)m->partition << 48) |
+                   ((uint64_t)m->offset & ((UINT64_C(1) << 48) - 1));
     for (int i = 0; i < s->nq; i++) {
         struct qroute *q = &s->q[i];
         s->ev.scratch_used = 0;
@@ -624,8 +623,7 @@ int sl_src_io_json(struct sl_src_io *io, const char *buf, size_t len,
     return 0;
 }
 
-int sl_src_io_row(struct sl_src_io *io, const struct sl_value *row,
-                  const struct sl_msg_meta *meta)
+int sl_src_io_row(struct sl_src_io *io, const struct sl_value *row, const struct sl_msg_meta *meta)
 {
     struct sl__srcrt *s = io->s;
     sl_ctr_add(&s->in, 1);
@@ -798,14 +796,15 @@ int sl__srcrt_metrics(struct sl__srcrt *s, struct sl_err *err)
     int r = sl__metric_ctr(s->eng, "sluice_source_events_total",
                            "Events received by a source (in = decoded + rejected).",
                            SL_LABELS({"source", src}), &s->in, err);
-    r = r < 0 ? r : sl__metric_ctr(s->eng, "sluice_source_decoded_total",
-                                   "Events a source decoded and accepted for its queries.",
-                                   SL_LABELS({"source", src}), &s->decoded, err);
+    r = r < 0 ? r
+              : sl__metric_ctr(s->eng, "sluice_source_decoded_total",
+                               "Events a source decoded and accepted for its queries.",
+                               SL_LABELS({"source", src}), &s->decoded, err);
     for (int i = 1; i <= SL_REJECT__COUNT && r >= 0; i++) {
         r = sl__metric_ctr(s->eng, "sluice_source_rejected_total",
                            "Events a source rejected, by reason (dead-lettered when set).",
-                           SL_LABELS({"source", src}, {"reason", reject_name(i)}),
-                           &s->rejected[i], err);
+                           SL_LABELS({"source", src}, {"reason", reject_name(i)}), &s->rejected[i],
+                           err);
     }
     if (r >= 0) {
         r = sl_metrics_gauge_fn_register(m, "sluice_source_watermark_lag_seconds",
@@ -818,11 +817,11 @@ int sl__srcrt_metrics(struct sl__srcrt *s, struct sl_err *err)
         r = sl__metric_ctr(s->eng, "sluice_query_filtered_total",
                            "Decoded events a query's WHERE dropped.",
                            SL_LABELS({"source", src}, {"query", qn}), &q->st.filtered, err);
-        r = r < 0 ? r
-                  : sl__metric_ctr(s->eng, "sluice_query_over_limit_total",
-                                   "Events refused by a limit (max_groups, record size).",
-                                   SL_LABELS({"source", src}, {"query", qn}), &q->st.over_limit,
-                                   err);
+        r = r < 0
+                ? r
+                : sl__metric_ctr(s->eng, "sluice_query_over_limit_total",
+                                 "Events refused by a limit (max_groups, record size).",
+                                 SL_LABELS({"source", src}, {"query", qn}), &q->st.over_limit, err);
         if (r >= 0 && q->per_event) {
             r = sl__metric_ctr(s->eng, "sluice_query_accepted_total",
                                "Events folded into a query's windows or emitted by it.",

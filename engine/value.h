@@ -25,14 +25,14 @@ enum sl_type {
 };
 
 struct sl_value {
-    uint8_t type;    /* enum sl_type */
-    uint8_t null;    /* 1 = SQL NULL; the payload is then meaningless */
+    uint8_t type; /* enum sl_type */
+    uint8_t null; /* 1 = SQL NULL; the payload is then meaningless */
     uint8_t pad[2];
-    uint32_t len;    /* TEXT: length in bytes */
+    uint32_t len; /* TEXT: length in bytes */
     union {
-        int64_t i;   /* BIGINT, TIMESTAMP (ms), INTERVAL (ms) */
-        double d;    /* DOUBLE */
-        bool b;      /* BOOLEAN */
+        int64_t i;     /* BIGINT, TIMESTAMP (ms), INTERVAL (ms) */
+        double d;      /* DOUBLE */
+        bool b;        /* BOOLEAN */
         const char *s; /* TEXT: UTF-8 bytes, not NUL-terminated */
     } u;
 };

@@ -20,23 +20,24 @@
 #include "queries/plan.h"
 
 #define BASE_MS INT64_C(1704067200000) /* 2024-01-01T00:00:00Z */
-#define BATCH 1024
+#define BATCH   1024
 
 struct datagen {
     const struct sl_source *src;
     int64_t rps, rows, keys, ooo, seed;
     bool bounded;
-    int64_t n;         /* next row */
+    int64_t n; /* next row */
     int64_t start_mono;
     struct sl_value *row;
-    char *text;        /* per-column text buffers, 64 bytes each */
+    char *text; /* per-column text buffers, 64 bytes each */
     char topic[128];
     uint32_t topic_len;
 };
 
 static uint64_t rnd(const struct datagen *g, int64_t n, int col)
 {
-    return sl_hash_mix((uint64_t)g->seed * 0x9e3779b97f4a7c15ULL ^ (uint64_t)n * 0xbf58476d1ce4e5b9ULL ^
+    return sl_hash_mix((uint64_t)g->seed * 0x9e3779b97f4a7c15ULL ^
+                       (uint64_t)n * 0xbf58476d1ce4e5b9ULL ^
                        (uint64_t)(col + 1) * 0x94d049bb133111ebULL);
 }
 
@@ -162,10 +163,8 @@ static int datagen_poll(void *state, struct sl_src_io *io, int timeout_ms)
         }
     }
     for (int64_t i = 0; i < due && g->n < g->rows && !sl_src_io_stopping(io); i++) {
-        struct sl_msg_meta m = {.topic = g->topic,
-                                .topic_len = g->topic_len,
-                                .partition = 0,
-                                .offset = g->n};
+        struct sl_msg_meta m = {
+            .topic = g->topic, .topic_len = g->topic_len, .partition = 0, .offset = g->n};
         make_row(g, g->n);
         sl_src_io_row(io, g->row, &m);
         g->n++;

@@ -204,8 +204,7 @@ static int fsink_open(const struct sl_plan *plan, void **ret_state, struct sl_er
     if (k->f == NULL) {
         int e = errno;
         free(k);
-        return sl_err_set(err, -e, "sink %s: cannot open %s: %s", plan->name, path,
-                          strerror(e));
+        return sl_err_set(err, -e, "sink %s: cannot open %s: %s", plan->name, path, strerror(e));
     }
     sl_buf_init(&k->b);
     *ret_state = k;

@@ -12,7 +12,6 @@ extern const struct sl_sink_ops sl_file_sink_ops;
 
 /* Appends rows as JSON Lines (SELECT order, SQL.md's value formats); shared by the file and
  * stdout sinks. */
-void sl_rows_json(struct sl_buf *b, const struct sl_plan *plan, const struct sl_row *rows,
-                  int n);
+void sl_rows_json(struct sl_buf *b, const struct sl_plan *plan, const struct sl_row *rows, int n);
 
 #endif

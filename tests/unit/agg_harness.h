@@ -26,8 +26,8 @@ struct h_state {
     const struct h_agg *a;
     void *st;
     _Atomic uint64_t over; /* *cx->over_limit */
-    int64_t ts;    /* next event time */
-    uint64_t pos;  /* next source position */
+    int64_t ts;            /* next event time */
+    uint64_t pos;          /* next source position */
 };
 
 static inline struct h_agg h_agg_make(const char *name, enum sl_type t, bool star)

@@ -79,7 +79,7 @@ static void expect(const char *input, const char *query, const char *want)
 
 #define SRC(delay)                                                                                 \
     "CREATE SOURCE ev (device TEXT, temp DOUBLE, ts TIMESTAMP, WATERMARK FOR ts AS ts - "          \
-    "INTERVAL '" delay "' SECOND) WITH (connector = 'file', path = '${IN}', "              \
+    "INTERVAL '" delay "' SECOND) WITH (connector = 'file', path = '${IN}', "                      \
     "timestamp_format = 'epoch_ms');\n"
 #define SINK "CREATE SINK out WITH (connector = 'file', path = '${OUT}') AS\n"
 
@@ -250,16 +250,11 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tumble),
-        cmocka_unit_test(test_late_dropped),
-        cmocka_unit_test(test_lateness_reemit),
-        cmocka_unit_test(test_hop),
-        cmocka_unit_test(test_session),
-        cmocka_unit_test(test_session_cut),
-        cmocka_unit_test(test_null_keys_having),
-        cmocka_unit_test(test_per_event),
-        cmocka_unit_test(test_max_groups),
-        cmocka_unit_test(test_first_last_distinct_filter),
+        cmocka_unit_test(test_tumble),           cmocka_unit_test(test_late_dropped),
+        cmocka_unit_test(test_lateness_reemit),  cmocka_unit_test(test_hop),
+        cmocka_unit_test(test_session),          cmocka_unit_test(test_session_cut),
+        cmocka_unit_test(test_null_keys_having), cmocka_unit_test(test_per_event),
+        cmocka_unit_test(test_max_groups),       cmocka_unit_test(test_first_last_distinct_filter),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
