@@ -78,6 +78,12 @@ int sl_engine_new(const struct sl_catalog *cat, const struct sl_engine_opts *opt
     }
     eng->cat = cat;
     eng->opts = *opts;
+    r = sl_metrics_new(&eng->metrics);
+    if (r < 0) {
+        sl_err_set(err, r, "cannot create the metrics registry");
+        free(eng);
+        return r;
+    }
     eng->nshards = opts->workers > 0 ? opts->workers : 1;
     eng->groups = sl_xcalloc((size_t)cat->nplans, sizeof(*eng->groups));
     eng->nsrcs = cat->nsources;
@@ -110,11 +116,6 @@ int sl_engine_new(const struct sl_catalog *cat, const struct sl_engine_opts *opt
         if (eng->srcs[i] != NULL) {
             sl__srcrt_connect(eng->srcs[i]);
         }
-    }
-    r = sl_metrics_new(&eng->metrics);
-    if (r < 0) {
-        sl_err_set(err, r, "cannot create the metrics registry");
-        goto fail;
     }
     r = sl_metrics_process_register(eng->metrics, err);
     for (int i = 0; i < eng->nsrcs && r >= 0; i++) {

@@ -175,6 +175,9 @@ int sl__sinkrt_start(struct sl__sinkrt *k);
 void sl__sinkrt_join(struct sl__sinkrt *k);
 void sl__sinkrt_free(struct sl__sinkrt *k);
 uint64_t sl__sinkrt_rows(struct sl__sinkrt *k);
+/* The highest marker sequence of the sink's source whose rows the sink has fully delivered
+ * (acknowledged by its peer). Any thread; sources read it to decide what they may commit. */
+uint64_t sl__sinkrt_delivered(struct sl__sinkrt *k);
 int sl__sinkrt_metrics(struct sl__sinkrt *k, struct sl_err *err);
 int sl__shard_metrics(struct sl__shard *sh, struct sl_err *err);
 

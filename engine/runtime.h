@@ -16,6 +16,7 @@
 #ifndef SL_RUNTIME_H
 #define SL_RUNTIME_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,6 +26,7 @@
 struct sl_source;
 struct sl_plan;
 struct sl_src_io;
+struct sl_metrics;
 
 /* Where a message came from. */
 struct sl_msg_meta {
@@ -79,9 +81,23 @@ struct sl_row {
     int64_t window_start, window_end; /* windowed rows; INT64_MIN for per-event rows */
 };
 
+/* What the engine gives a sink at open. */
+struct sl_sink_env {
+    struct sl_metrics *metrics;  /* register the sink's own counters here (label sink=name) */
+    const atomic_bool *stopping; /* true once shutdown began: stop waiting on an absent peer */
+};
+
 struct sl_sink_ops {
-    int (*open)(const struct sl_plan *plan, void **ret_state, struct sl_err *err);
-    /* Delivers n rows (in order). Returns 0 once delivered; < 0 to be retried. */
+    /* Creates the connector's state for plan's sink. Start-up thread; may connect, but must
+     * not fail because the peer is away (write() retries). */
+    int (*open)(const struct sl_plan *plan, const struct sl_sink_env *env, void **ret_state,
+                struct sl_err *err);
+    /* Delivers n rows (in order) and returns 0 once the peer has acknowledged all of them:
+     * only then does the engine count them delivered (DESIGN.md, Markers). Returns < 0 when
+     * they must be sent again (the connection failed: the engine waits with jittered backoff
+     * and calls write again with the same rows, so writes must be idempotent or at least
+     * once). A row the peer refuses for good (wrong type at that key) is counted, logged and
+     * skipped, not retried. Sink thread; may block. */
     int (*write)(void *state, const struct sl_row *rows, int n);
     void (*close)(void *state);
 };

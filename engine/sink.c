@@ -40,6 +40,7 @@ struct sl__sinkrt {
     struct input *in;
     int nin;
     uint64_t flushed;
+    _Atomic uint64_t delivered; /* highest marker whose rows are all delivered */
     sl_ctr rows_out, write_retries;
     /* write scratch */
     struct sl_row *rows;
@@ -230,6 +231,10 @@ static void *sink_main(void *arg)
                 }
                 deliver(k, nrows);
             }
+            if (!k->windowed) {
+                /* Rows before the markers read so far are delivered now. */
+                atomic_store_explicit(&k->delivered, in->markers, memory_order_release);
+            }
             if (n > 0) {
                 sl_chan_release(in->c);
                 any = true;
@@ -245,6 +250,7 @@ static void *sink_main(void *arg)
             }
             while (k->flushed < lo) {
                 flush_batch(k, ++k->flushed);
+                atomic_store_explicit(&k->delivered, k->flushed, memory_order_release);
             }
         }
         if (all_final) {
@@ -280,7 +286,8 @@ int sl__sinkrt_new(struct sl_engine *eng, const struct sl_plan *plan, struct sl_
                                              : sl__srcrt_waiter(eng->srcs[plan->src->index]);
         k->in[i].c = sl_chan_new(1 << 20, &k->w, prod);
     }
-    r = k->ops->open(plan, &k->state, err);
+    struct sl_sink_env env = {.metrics = eng->metrics, .stopping = &eng->stop};
+    r = k->ops->open(plan, &env, &k->state, err);
     if (r < 0) {
         goto fail;
     }
@@ -312,6 +319,12 @@ void sl__sinkrt_join(struct sl__sinkrt *k)
         pthread_join(k->thr, NULL);
         k->started = false;
     }
+}
+
+uint64_t sl__sinkrt_delivered(struct sl__sinkrt *k)
+{
+    /* Pairs with the release stores after delivery: what the marker covers is done. */
+    return atomic_load_explicit(&k->delivered, memory_order_acquire);
 }
 
 uint64_t sl__sinkrt_rows(struct sl__sinkrt *k)

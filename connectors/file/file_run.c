@@ -192,9 +192,11 @@ struct fsink {
     struct sl_buf b;
 };
 
-static int fsink_open(const struct sl_plan *plan, void **ret_state, struct sl_err *err)
+static int fsink_open(const struct sl_plan *plan, const struct sl_sink_env *env, void **ret_state,
+                      struct sl_err *err)
 {
     struct fsink *k = calloc(1, sizeof(*k));
+    (void)env;
     const char *path = sl_options_str(&plan->sink_opts, "path");
     if (k == NULL) {
         return sl_err_set(err, -ENOMEM, "out of memory");

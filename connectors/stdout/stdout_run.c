@@ -22,9 +22,11 @@ struct ssink {
     struct sl_buf b, cell;
 };
 
-static int ssink_open(const struct sl_plan *plan, void **ret_state, struct sl_err *err)
+static int ssink_open(const struct sl_plan *plan, const struct sl_sink_env *env, void **ret_state,
+                      struct sl_err *err)
 {
     struct ssink *k = calloc(1, sizeof(*k));
+    (void)env;
     if (k == NULL) {
         return sl_err_set(err, -ENOMEM, "out of memory");
     }
