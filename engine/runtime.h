@@ -79,6 +79,10 @@ struct sl_row {
     int64_t rev;                 /* _rev */
     bool is_final;
     int64_t window_start, window_end; /* windowed rows; INT64_MIN for per-event rows */
+    /* Redis's dense HyperLogLog encoding ("HYLL…") of the query's APPROX_COUNT_DISTINCT
+     * sketch, for the redis sink's hll_key; NULL when the sink has no hll_key. */
+    const char *hll;
+    uint32_t hll_len;
 };
 
 /* What the engine gives a sink at open. */
