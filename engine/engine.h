@@ -101,7 +101,8 @@ struct sl__evrec {
 };
 
 /* Shard/source -> sink: one result row. Followed by keylen key bytes (padded to 8), then
- * nout struct sl_value (TEXT as offsets), then TEXT bytes. */
+ * bloblen bytes of sketch (padded to 8; the Redis HyperLogLog for hll_key), then nout
+ * struct sl_value (TEXT as offsets from the record start), then TEXT bytes. */
 struct sl__rowrec {
     uint8_t kind; /* SL_REC_ROW */
     uint8_t is_final;
@@ -109,7 +110,7 @@ struct sl__rowrec {
     uint16_t nout;
     uint16_t pad;
     uint32_t keylen;
-    uint32_t pad2;
+    uint32_t bloblen;
     int64_t rev;
     int64_t wstart, wend;
     char id[33];
@@ -189,8 +190,19 @@ int sl__metric_ctr(struct sl_engine *eng, const char *name, const char *help,
 bool sl__send_marker(struct sl_chan *c, const struct sl__marker *m, const atomic_bool *stop);
 
 /* Row records (rows.c): encode a result row onto a channel; decode one for sinks. */
-bool sl__send_row(struct sl_chan *c, const uint8_t *key, uint32_t keylen, int nkeys,
-                  const struct sl_value *out, int nout, int64_t rev, bool is_final, int64_t wstart,
-                  int64_t wend, const char *id, const atomic_bool *stop);
+struct sl__rowout {
+    const uint8_t *key; /* canonical group key bytes (keys.h); NULL for per-event rows */
+    uint32_t keylen;
+    int nkeys;
+    const struct sl_value *out;
+    int nout;
+    int64_t rev;
+    bool is_final;
+    int64_t wstart, wend; /* INT64_MIN for per-event rows */
+    const char *id;       /* 32 hex characters */
+    const char *blob;     /* sketch bytes for the sink, or NULL */
+    uint32_t bloblen;
+};
+bool sl__send_row(struct sl_chan *c, const struct sl__rowout *r, const atomic_bool *stop);
 
 #endif

@@ -22,18 +22,16 @@ bool sl__send_marker(struct sl_chan *c, const struct sl__marker *m, const atomic
     return true;
 }
 
-bool sl__send_row(struct sl_chan *c, const uint8_t *key, uint32_t keylen, int nkeys,
-                  const struct sl_value *out, int nout, int64_t rev, bool is_final, int64_t wstart,
-                  int64_t wend, const char *id, const atomic_bool *stop)
+bool sl__send_row(struct sl_chan *c, const struct sl__rowout *o, const atomic_bool *stop)
 {
     size_t text = 0;
-    for (int i = 0; i < nout; i++) {
-        if (out[i].type == SL_TYPE_TEXT && !out[i].null) {
-            text += out[i].len;
+    for (int i = 0; i < o->nout; i++) {
+        if (o->out[i].type == SL_TYPE_TEXT && !o->out[i].null) {
+            text += o->out[i].len;
         }
     }
-    size_t len = pad8(sizeof(struct sl__rowrec) + pad8(keylen) +
-                      (size_t)nout * sizeof(struct sl_value) + text);
+    size_t len = pad8(sizeof(struct sl__rowrec) + pad8(o->keylen) + pad8(o->bloblen) +
+                      (size_t)o->nout * sizeof(struct sl_value) + text);
     uint8_t *rec = sl_chan_reserve(c, (uint32_t)len, stop);
     if (rec == NULL) {
         return false;
@@ -41,28 +39,33 @@ bool sl__send_row(struct sl_chan *c, const uint8_t *key, uint32_t keylen, int nk
     struct sl__rowrec *r = (struct sl__rowrec *)rec;
     memset(r, 0, sizeof(*r));
     r->kind = SL_REC_ROW;
-    r->is_final = is_final;
-    r->nkeys = (uint16_t)nkeys;
-    r->nout = (uint16_t)nout;
-    r->keylen = keylen;
-    r->rev = rev;
-    r->wstart = wstart;
-    r->wend = wend;
-    memcpy(r->id, id, 33);
+    r->is_final = o->is_final;
+    r->nkeys = (uint16_t)o->nkeys;
+    r->nout = (uint16_t)o->nout;
+    r->keylen = o->keylen;
+    r->bloblen = o->blob != NULL ? o->bloblen : 0;
+    r->rev = o->rev;
+    r->wstart = o->wstart;
+    r->wend = o->wend;
+    memcpy(r->id, o->id, 33);
     uint8_t *kp = rec + sizeof(*r);
-    if (keylen > 0) {
-        memcpy(kp, key, keylen);
+    if (o->keylen > 0) {
+        memcpy(kp, o->key, o->keylen);
     }
-    struct sl_value *vals = (struct sl_value *)(kp + pad8(keylen));
-    uint8_t *tp = (uint8_t *)(vals + nout);
-    for (int i = 0; i < nout; i++) {
-        vals[i] = out[i];
-        if (out[i].type == SL_TYPE_TEXT && !out[i].null) {
-            if (out[i].len > 0) {
-                memcpy(tp, out[i].u.s, out[i].len);
+    uint8_t *bp = kp + pad8(o->keylen);
+    if (r->bloblen > 0) {
+        memcpy(bp, o->blob, r->bloblen);
+    }
+    struct sl_value *vals = (struct sl_value *)(bp + pad8(r->bloblen));
+    uint8_t *tp = (uint8_t *)(vals + o->nout);
+    for (int i = 0; i < o->nout; i++) {
+        vals[i] = o->out[i];
+        if (o->out[i].type == SL_TYPE_TEXT && !o->out[i].null) {
+            if (o->out[i].len > 0) {
+                memcpy(tp, o->out[i].u.s, o->out[i].len);
             }
             vals[i].u.s = (const char *)(uintptr_t)(tp - rec);
-            tp += out[i].len;
+            tp += o->out[i].len;
         }
     }
     sl_chan_commit(c);

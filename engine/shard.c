@@ -364,8 +364,17 @@ static void emit(struct sl__shard *sh, struct qrt *q, const uint8_t *key, uint32
         sl_expr_eval(p->out[i].expr, ar, &sh->ev, &sh->outs[i]);
     }
     sl_ctr_add(&q->st.rows, 1);
-    sl__send_row(q->out, key, keylen, p->nkeys, sh->outs, p->nout, rev, is_final, ws, we, id,
-                 &sh->eng->stop);
+    struct sl__rowout o = {.key = key,
+                           .keylen = keylen,
+                           .nkeys = p->nkeys,
+                           .out = sh->outs,
+                           .nout = p->nout,
+                           .rev = rev,
+                           .is_final = is_final,
+                           .wstart = ws,
+                           .wend = we,
+                           .id = id};
+    sl__send_row(q->out, &o, &sh->eng->stop);
 }
 
 /* Merge scratch: one slot per key, reset per window. */

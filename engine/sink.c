@@ -84,7 +84,8 @@ static void ensure(struct sl__sinkrt *k, int n)
 static void decode_row(struct sl__sinkrt *k, int i, const uint8_t *rec)
 {
     const struct sl__rowrec *r = (const struct sl__rowrec *)rec;
-    const struct sl_value *raw = (const struct sl_value *)(rec + sizeof(*r) + pad8(r->keylen));
+    const uint8_t *blob = rec + sizeof(*r) + pad8(r->keylen);
+    const struct sl_value *raw = (const struct sl_value *)(blob + pad8(r->bloblen));
     struct sl_value *vals = &k->vals[(size_t)i * (size_t)(k->plan->nout + 1)];
     for (int j = 0; j < r->nout; j++) {
         vals[j] = raw[j];
@@ -98,6 +99,8 @@ static void decode_row(struct sl__sinkrt *k, int i, const uint8_t *rec)
     k->rows[i].is_final = r->is_final;
     k->rows[i].window_start = r->wstart;
     k->rows[i].window_end = r->wend;
+    k->rows[i].hll = r->bloblen > 0 ? (const char *)blob : NULL;
+    k->rows[i].hll_len = r->bloblen;
 }
 
 static void deliver(struct sl__sinkrt *k, int n)

@@ -541,8 +541,14 @@ static void route_per_event(struct sl__srcrt *s, struct qroute *q, const struct 
         sl_expr_eval(p->out[i].expr, s->row, &s->ev, &q->outs[i]);
     }
     sl_ctr_add(&q->st.accepted, 1);
-    sl__send_row(q->sink_in, NULL, 0, 0, q->outs, p->nout, 1, true, INT64_MIN, INT64_MIN, id,
-                 &s->eng->stop);
+    struct sl__rowout o = {.out = q->outs,
+                           .nout = p->nout,
+                           .rev = 1,
+                           .is_final = true,
+                           .wstart = INT64_MIN,
+                           .wend = INT64_MIN,
+                           .id = id};
+    sl__send_row(q->sink_in, &o, &s->eng->stop);
 }
 
 static void process(struct sl__srcrt *s, const struct sl_msg_meta *m, const char *buf, size_t len)
