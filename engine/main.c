@@ -163,6 +163,18 @@ static int cmd_run(int argc, char **argv)
         return 2;
     }
     sl_log_configure(level, format, 2);
+    /* Accepted now so that deployments can set them; the parts that use them come with the
+     * MQTT source and the memory budget. Say so rather than ignore them silently. */
+    if (f.state_dir != NULL || f.fsync) {
+        sl_log(SL_LOG_WARN, "engine",
+               "--state-dir and --fsync have no effect in this version: "
+               "no source here keeps a write-ahead log yet");
+    }
+    if (f.memory_limit > 0) {
+        sl_log(SL_LOG_WARN, "engine",
+               "--memory-limit has no effect in this version; "
+               "max_groups per query bounds memory");
+    }
     if (npaths == 0) {
         const char *q = getenv("SLUICE_QUERIES");
         paths[npaths++] = q != NULL && q[0] != '\0' ? q : "queries";
