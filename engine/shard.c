@@ -374,7 +374,9 @@ static void emit(struct sl__shard *sh, struct qrt *q, const uint8_t *key, uint32
                            .wstart = ws,
                            .wend = we,
                            .id = id};
-    sl__send_row(q->out, &o, &sh->eng->stop);
+    /* Blocks even during shutdown: a row emitted is delivered (or the shutdown timeout ends
+     * the process); the sink keeps draining until it has every source's final marker. */
+    sl__send_row(q->out, &o, NULL);
 }
 
 /* Merge scratch: one slot per key, reset per window. */
@@ -946,7 +948,7 @@ static void handle_marker(struct sl__shard *sh, const struct sl__marker *m)
                 hop_fire(sh, q, m->wm);
             }
         }
-        sl__send_marker(q->out, m, m->final ? NULL : &sh->eng->stop);
+        sl__send_marker(q->out, m, NULL);
     }
     if (m->final) {
         sh->in_final[m->source] = true;
