@@ -3,7 +3,9 @@
  * and counting (code shared with nothing in engine/): PERCENTILE's bound exactly as SQL.md
  * states it on several distributions and sizes, its merges (any order gives the same answer)
  * and its collapse beyond a span of ~4e17; APPROX_COUNT_DISTINCT exact up to 64 values and
- * within a few standard errors beyond, equal hashing of 1, 1.0 and '1', and merges.
+ * within a few standard errors beyond, equal hashing of 1, 1.0 and '1', and merges; TOPK by
+ * hand and against exact counts of a heavy-tailed stream within its n/2048 bound, merged;
+ * RATE by hand with resets, out of order, and over merged panes.
  */
 #include <math.h>
 #include <stdio.h>
@@ -401,14 +403,301 @@ static void test_hll_export_layout(void **unused)
     h_free(&s);
 }
 
+/* ---- TOPK ---- */
+
+static struct h_agg topk_agg(enum sl_type t, int64_t k)
+{
+    struct h_agg a;
+    struct sl_err err = {{0}};
+    memset(&a, 0, sizeof(a));
+    a.ops = sl_agg_find("TOPK");
+    assert_non_null(a.ops);
+    a.sig.arg_type = t;
+    a.sig.nparams = 1;
+    a.sig.params[0] = sl_value_bigint(k);
+    if (a.ops->check(&a.sig, &err) != 0) {
+        fail_msg("check: %s", err.msg);
+    }
+    return a;
+}
+
+/* final() of state s with TOPK's k into a buffer of cap bytes; "NULL" for a NULL result. */
+static const char *topk_text(const struct h_state *s, int64_t k, size_t cap)
+{
+    static char buf[1 << 18];
+    static char txt[1 << 18];
+    struct h_agg a = topk_agg((enum sl_type)s->a->sig.arg_type, k);
+    struct sl_value out;
+    a.ops->final(s->st, &a.sig, &out, buf, cap);
+    assert_int_equal(out.type, SL_TYPE_TEXT);
+    if (out.null) {
+        return "NULL";
+    }
+    memcpy(txt, out.u.s, out.len);
+    txt[out.len] = '\0';
+    return txt;
+}
+
+static void test_topk_by_hand(void **unused)
+{
+    (void)unused;
+    struct h_agg a = topk_agg(SL_TYPE_TEXT, 3);
+    struct h_state s = h_new(&a);
+    assert_string_equal(topk_text(&s, 3, 256), "[]");
+    const char *in[] = {"b", "a", "c", "a", "d", "b", "a", "c", "a", "b", "c", "a", "q\"\n"};
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        h_put(&s, T(in[i]));
+    }
+    h_put(&s, sl_value_null(SL_TYPE_TEXT));
+    assert_string_equal(topk_text(&s, 3, 256), "[{\"value\":\"a\",\"count\":5},{\"value\":\"b\","
+                                               "\"count\":3},{\"value\":\"c\",\"count\":3}]");
+    assert_string_equal(topk_text(&s, 1, 256), "[{\"value\":\"a\",\"count\":5}]");
+    assert_string_equal(topk_text(&s, 10, 256),
+                        "[{\"value\":\"a\",\"count\":5},{\"value\":\"b\",\"count\":3},{\"value\":"
+                        "\"c\",\"count\":3},{\"value\":\"d\",\"count\":1},{\"value\":\"q\\\"\\n\","
+                        "\"count\":1}]");
+    /* Does not fit: NULL. */
+    assert_string_equal(topk_text(&s, 10, 40), "NULL");
+    h_free(&s);
+
+    struct h_agg ad = topk_agg(SL_TYPE_DOUBLE, 3);
+    s = h_new(&ad);
+    h_put(&s, D(1.5));
+    h_put(&s, D(-0.0));
+    h_put(&s, D(0.0));
+    h_put(&s, D(-2));
+    h_put(&s, D(1.5));
+    h_put(&s, D(1e21));
+    assert_string_equal(topk_text(&s, 3, 256), "[{\"value\":0,\"count\":2},{\"value\":1.5,"
+                                               "\"count\":2},{\"value\":-2,\"count\":1}]");
+    h_free(&s);
+    struct h_agg ab = topk_agg(SL_TYPE_BOOLEAN, 5);
+    s = h_new(&ab);
+    h_put(&s, sl_value_bool(true));
+    h_put(&s, sl_value_bool(false));
+    h_put(&s, sl_value_bool(true));
+    assert_string_equal(topk_text(&s, 5, 256),
+                        "[{\"value\":true,\"count\":2},{\"value\":false,\"count\":1}]");
+    h_free(&s);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A Zipf-like stream over 100000 values: every reported count is within [f, f + n/2048] of the
+ * exact count f, and every value with f > n/2048 is reported. Checked on one state and on the
+ * merge of four. */
+static void test_topk_zipf(void **unused)
+{
+    (void)unused;
+    enum { V = 100000, N = 1000000, K = 1000 };
+    uint64_t *f = calloc(V, sizeof(*f));
+    assert_non_null(f);
+    struct h_agg a = topk_agg(SL_TYPE_BIGINT, K);
+    struct h_state one = h_new(&a), part[4];
+    for (int p = 0; p < 4; p++) {
+        part[p] = h_new(&a);
+    }
+    uint64_t seed = 5;
+    for (int i = 0; i < N; i++) {
+        /* value = floor(V^u) - 1 for uniform u: a heavy head, a long tail */
+        int64_t v = (int64_t)pow(V, h_unif(&seed)) - 1;
+        f[v]++;
+        h_put(&one, I(v));
+        h_put(&part[i * 4 / N], I(v));
+    }
+    h_merge(&part[0], &part[1]);
+    h_merge(&part[2], &part[3]);
+    h_merge(&part[2], &part[0]);
+    for (int which = 0; which < 2; which++) {
+        const char *js = topk_text(which == 0 ? &one : &part[2], K, 1 << 18);
+        int seen = 0;
+        uint64_t bound = N / 2048;
+        uint8_t *got = calloc(V, 1);
+        const char *p = js;
+        long long val;
+        unsigned long long cnt;
+        while ((p = strstr(p, "{\"value\":")) != NULL &&
+               sscanf(p, "{\"value\":%lld,\"count\":%llu}", &val, &cnt) == 2) {
+            assert_true(val >= 0 && val < V);
+            if (!(cnt >= f[val] && cnt <= f[val] + bound)) {
+                fail_msg("value %lld: count %llu, exact %llu", val, cnt,
+                         (unsigned long long)f[val]);
+            }
+            got[val] = 1;
+            seen++;
+            p++;
+        }
+        assert_int_equal(seen, K);
+        uint64_t *sorted = malloc(V * sizeof(*sorted));
+        memcpy(sorted, f, V * sizeof(*sorted));
+        qsort(sorted, V, sizeof(*sorted), cmp_u64);
+        /* Values above n/M and above the K-th largest count + n/M must all be in the top K. */
+        uint64_t cut = sorted[V - K] + bound;
+        for (int v = 0; v < V; v++) {
+            if (f[v] > bound && f[v] > cut && !got[v]) {
+                fail_msg("value %d (count %llu) missing", v, (unsigned long long)f[v]);
+            }
+        }
+        free(sorted);
+        free(got);
+    }
+    h_free(&one);
+    for (int p = 0; p < 4; p++) {
+        h_free(&part[p]);
+    }
+    free(f);
+}
+
+/* Merge: commutative always, associative while the union fits; exact counts then. */
+static void test_topk_merge(void **unused)
+{
+    (void)unused;
+    struct h_agg a = topk_agg(SL_TYPE_TEXT, 50);
+    struct h_state x = h_new(&a), y = h_new(&a), z = h_new(&a);
+    char txt[32];
+    uint64_t seed = 9;
+    for (int i = 0; i < 3000; i++) {
+        snprintf(txt, sizeof(txt), "key-%d-long-enough-for-heap", (int)(h_rand(&seed) % 300));
+        h_put(i % 3 == 0 ? &x : i % 3 == 1 ? &y : &z, T(txt));
+    }
+    struct h_state l = h_new(&a), r = h_new(&a), yz = h_new(&a);
+    h_merge(&l, &x); /* (x + y) + z */
+    h_merge(&l, &y);
+    h_merge(&l, &z);
+    h_merge(&yz, &z); /* x + (z + y), into x */
+    h_merge(&yz, &y);
+    h_merge(&r, &yz);
+    h_merge(&r, &x);
+    char want[1 << 14];
+    snprintf(want, sizeof(want), "%s", topk_text(&l, 50, 1 << 14));
+    assert_string_equal(topk_text(&r, 50, 1 << 14), want);
+    /* Beyond M counters: commutative. */
+    struct h_state b1 = h_new(&a), b2 = h_new(&a), m1 = h_new(&a), m2 = h_new(&a);
+    for (int i = 0; i < 20000; i++) {
+        snprintf(txt, sizeof(txt), "v%d", (int)(h_rand(&seed) % 5000));
+        h_put(i % 2 ? &b1 : &b2, T(txt));
+    }
+    h_merge(&m1, &b1);
+    h_merge(&m1, &b2);
+    h_merge(&m2, &b2);
+    h_merge(&m2, &b1);
+    snprintf(want, sizeof(want), "%s", topk_text(&m1, 50, 1 << 14));
+    assert_string_equal(topk_text(&m2, 50, 1 << 14), want);
+    struct h_state *all[] = {&x, &y, &z, &l, &r, &yz, &b1, &b2, &m1, &m2};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        h_free(all[i]);
+    }
+}
+
+/* ---- RATE ---- */
+
+static double rate_of(const struct h_state *s)
+{
+    struct sl_value v = h_final(s);
+    assert_int_equal(v.null, 0);
+    return v.u.d;
+}
+
+static void test_rate(void **unused)
+{
+    (void)unused;
+    struct h_agg a = h_agg_make("RATE", SL_TYPE_DOUBLE, false);
+    struct h_state s = h_new(&a);
+    h_assert_null(h_final(&s));
+    h_put_at(&s, D(10), 0, 0);
+    h_assert_null(h_final(&s));
+    h_put_at(&s, D(11), 0, 1);
+    h_assert_null(h_final(&s)); /* no time elapsed */
+    h_put_at(&s, D(20), 1000, 2);
+    h_put_at(&s, D(5), 2000, 3); /* reset: +5 */
+    h_put_at(&s, D(15), 3000, 4);
+    h_put_at(&s, sl_value_null(SL_TYPE_DOUBLE), 4000, 5);
+    /* 1 + 9 + 5 + 10 = 25 over 3 s */
+    h_assert_rel(rate_of(&s), 25.0 / 3, 1e-12);
+    h_free(&s);
+
+    /* A monotonic counter arriving out of order: exact. */
+    struct h_agg ai = h_agg_make("RATE", SL_TYPE_BIGINT, false);
+    s = h_new(&ai);
+    int64_t ts[] = {2000, 0, 3000, 1000, 500, 4000};
+    for (int i = 0; i < 6; i++) {
+        h_put_at(&s, I(100 + ts[i] / 10), ts[i], (uint64_t)i);
+    }
+    h_assert_rel(rate_of(&s), 400.0 / 4, 1e-12);
+    h_free(&s);
+
+    /* Time-disjoint panes merged in any order equal one state (exact), with resets. */
+    struct h_state one = h_new(&a), pane[4];
+    for (int p = 0; p < 4; p++) {
+        pane[p] = h_new(&a);
+    }
+    uint64_t seed = 3;
+    double v = 0, inc = 0;
+    for (int i = 0; i < 400; i++) {
+        double nv = (h_rand(&seed) % 10 == 0) ? (double)(h_rand(&seed) % 5) : v + 1.5;
+        inc += nv >= v ? nv - v : nv;
+        if (i == 0) {
+            inc = 0;
+        }
+        v = nv;
+        h_put_at(&one, D(v), i * 100, (uint64_t)i);
+        h_put_at(&pane[i / 100], D(v), i * 100, (uint64_t)i);
+    }
+    h_assert_rel(rate_of(&one), inc / 39.9, 1e-9);
+    struct h_state m = h_new(&a), m2 = h_new(&a);
+    h_merge(&m, &pane[2]);
+    h_merge(&m, &pane[3]);
+    h_merge(&m, &pane[1]);
+    h_merge(&m, &pane[0]);
+    h_merge(&pane[3], &pane[2]);
+    h_merge(&pane[1], &pane[0]);
+    h_merge(&m2, &pane[3]);
+    h_merge(&m2, &pane[1]);
+    h_assert_rel(rate_of(&m), inc / 39.9, 1e-9);
+    h_assert_rel(rate_of(&m2), inc / 39.9, 1e-9);
+    h_free(&m);
+    h_free(&m2);
+    h_free(&one);
+    for (int p = 0; p < 4; p++) {
+        h_free(&pane[p]);
+        pane[p] = h_new(&a);
+    }
+    /* No reset: any merge order, gaps filled last included, is exact. */
+    for (int i = 0; i < 400; i++) {
+        h_put_at(&pane[i / 100], D(1000 + i * 2.5), i * 100, (uint64_t)i);
+    }
+    m = h_new(&a);
+    h_merge(&m, &pane[3]);
+    h_merge(&m, &pane[0]);
+    h_merge(&pane[2], &pane[1]);
+    h_merge(&m, &pane[2]);
+    h_assert_rel(rate_of(&m), 399 * 2.5 / 39.9, 1e-12);
+    h_free(&m);
+    for (int p = 0; p < 4; p++) {
+        h_free(&pane[p]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pct_distributions),  cmocka_unit_test(test_pct_small_ranks),
-        cmocka_unit_test(test_pct_null_nan_empty), cmocka_unit_test(test_pct_collapse),
-        cmocka_unit_test(test_pct_merge),          cmocka_unit_test(test_hll_exact_small),
-        cmocka_unit_test(test_hll_accuracy),       cmocka_unit_test(test_hll_merge),
+        cmocka_unit_test(test_pct_distributions),
+        cmocka_unit_test(test_pct_small_ranks),
+        cmocka_unit_test(test_pct_null_nan_empty),
+        cmocka_unit_test(test_pct_collapse),
+        cmocka_unit_test(test_pct_merge),
+        cmocka_unit_test(test_hll_exact_small),
+        cmocka_unit_test(test_hll_accuracy),
+        cmocka_unit_test(test_hll_merge),
         cmocka_unit_test(test_hll_export_layout),
+        cmocka_unit_test(test_topk_by_hand),
+        cmocka_unit_test(test_topk_zipf),
+        cmocka_unit_test(test_topk_merge),
+        cmocka_unit_test(test_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
