@@ -289,6 +289,29 @@ static void test_hll_exact_small(void **unused)
     h_free(&st);
 }
 
+/* A BIGINT hashes as its decimal text: each value and its printf text count as one. */
+static void test_hll_int_text(void **unused)
+{
+    (void)unused;
+    static const int64_t v[] = {0,  -1,   1,    9,      10,      99,        100,       -100,
+                                -9, 1234, -999, 123456, 1000000, INT64_MAX, INT64_MIN, 4294967296};
+    struct h_agg ai = h_agg_make("APPROX_COUNT_DISTINCT", SL_TYPE_BIGINT, false);
+    struct h_agg at = h_agg_make("APPROX_COUNT_DISTINCT", SL_TYPE_TEXT, false);
+    char txt[32];
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        struct h_state si = h_new(&ai), st = h_new(&at);
+        h_put(&si, I(v[i]));
+        snprintf(txt, sizeof(txt), "%lld", (long long)v[i]);
+        h_put(&st, T(txt));
+        h_merge(&si, &st);
+        if (h_final(&si).u.i != 1) {
+            fail_msg("%s: BIGINT and its text hash differently", txt);
+        }
+        h_free(&si);
+        h_free(&st);
+    }
+}
+
 static void test_hll_accuracy(void **unused)
 {
     (void)unused;
@@ -685,19 +708,13 @@ static void test_rate(void **unused)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pct_distributions),
-        cmocka_unit_test(test_pct_small_ranks),
-        cmocka_unit_test(test_pct_null_nan_empty),
-        cmocka_unit_test(test_pct_collapse),
-        cmocka_unit_test(test_pct_merge),
-        cmocka_unit_test(test_hll_exact_small),
-        cmocka_unit_test(test_hll_accuracy),
-        cmocka_unit_test(test_hll_merge),
-        cmocka_unit_test(test_hll_export_layout),
-        cmocka_unit_test(test_topk_by_hand),
-        cmocka_unit_test(test_topk_zipf),
-        cmocka_unit_test(test_topk_merge),
-        cmocka_unit_test(test_rate),
+        cmocka_unit_test(test_pct_distributions),  cmocka_unit_test(test_pct_small_ranks),
+        cmocka_unit_test(test_pct_null_nan_empty), cmocka_unit_test(test_pct_collapse),
+        cmocka_unit_test(test_pct_merge),          cmocka_unit_test(test_hll_exact_small),
+        cmocka_unit_test(test_hll_accuracy),       cmocka_unit_test(test_hll_int_text),
+        cmocka_unit_test(test_hll_merge),          cmocka_unit_test(test_hll_export_layout),
+        cmocka_unit_test(test_topk_by_hand),       cmocka_unit_test(test_topk_zipf),
+        cmocka_unit_test(test_topk_merge),         cmocka_unit_test(test_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
