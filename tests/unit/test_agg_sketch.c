@@ -173,6 +173,29 @@ static void test_pct_null_nan_empty(void **unused)
     assert_true(pct_at(&s, 0) == -INFINITY);
     h_assert_rel(pct_at(&s, 0.5), 1, 0.01);
     h_free(&s);
+
+    /* Extremes of DOUBLE: the largest finite, the smallest normal and subnormal values. */
+    double ext[] = {-1.7976931348623157e308,
+                    -2.2250738585072014e-308,
+                    -4.9e-324,
+                    0,
+                    4.9e-324,
+                    2.2250738585072014e-308,
+                    1e-300,
+                    1.7976931348623157e308};
+    s = h_new(&a);
+    for (int i = 0; i < 8; i++) {
+        h_put(&s, D(ext[i]));
+    }
+    for (int qi = 0; qi <= 70; qi++) {
+        /* spans beyond 4e17 collapse: only the extremes of each sign are checked */
+        double q = qi / 70.0;
+        size_t k = (size_t)floor(q * 7);
+        if (k == 0 || k == 3 || k == 7) {
+            assert_bound(ext, 8, q, pct_at(&s, q), "extremes");
+        }
+    }
+    h_free(&s);
 }
 
 /* Values spanning 1e-30..1e30: the top 2048 buckets (a factor ~4e17) stay exact to 1 %, the
@@ -202,7 +225,31 @@ static void test_pct_collapse(void **unused)
             assert_true(got >= v[k] * 0.99 && got <= floorv * 1.05);
         }
     }
-    /* The memory bound: the state never grows past 2560 buckets a sign. */
+    h_free(&s);
+
+    /* The memory bound: whatever the span, a store never holds more than 2560 buckets. This
+     * reads the state's layout (percentile.c): each store starts with its bucket pointer, base
+     * index and capacity; the positive store first, the negative one 24 bytes later. */
+    s = h_new(&a);
+    uint64_t seed = 11;
+    enum { W = 200000 };
+    double *w = malloc(W * sizeof(*w));
+    assert_non_null(w);
+    for (int i = 0; i < W; i++) {
+        double x = pow(10, -320 + 628 * h_unif(&seed));
+        w[i] = h_rand(&seed) & 1 ? x : -x;
+        h_put(&s, D(w[i]));
+    }
+    qsort(w, W, sizeof(*w), cmp_d);
+    uint32_t cap_pos, cap_neg;
+    memcpy(&cap_pos, (const char *)s.st + 12, 4);
+    memcpy(&cap_neg, (const char *)s.st + 24 + 12, 4);
+    assert_true(cap_pos > 0 && cap_pos <= 2560);
+    assert_true(cap_neg > 0 && cap_neg <= 2560);
+    /* The largest magnitudes of each sign are still within the bound. */
+    assert_bound(w, W, 0.001, pct_at(&s, 0.001), "wide");
+    assert_bound(w, W, 0.999, pct_at(&s, 0.999), "wide");
+    free(w);
     h_free(&s);
 }
 
