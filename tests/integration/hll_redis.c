@@ -14,6 +14,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -312,6 +313,10 @@ int main(int argc, char **argv)
         return 1;
     }
     if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) {
+            dup2(devnull, STDOUT_FILENO);
+        }
         execlp(server, server, "--port", portstr, "--bind", "127.0.0.1", "--save", "",
                "--appendonly", "no", "--dir", dir, "--loglevel", "warning", (char *)NULL);
         _exit(127);

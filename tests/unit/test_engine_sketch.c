@@ -117,7 +117,8 @@ static void expect(const char *input, const char *query, const char *want, const
 
 /* TUMBLE: window [0, 10 s) holds temps 1, 2, 3, 4, 10: the median (rank floor(0.5 * 4) = 2)
  * is 3 within 1 %, p100 is 10 exactly, 3 distinct devices, a three times; RATE of the counter
- * n: 1 -> 2 -> 3 -> 4 -> 10 is 9 over 4 s. Window [10 s, 20 s): one event, so RATE is NULL. */
+ * n: 1 -> 2 -> 3 -> 4 -> 10 is 9 over 4 s. Window [10 s, 20 s): one event, so RATE is NULL.
+ * TOPK(device, 2) and TOPK(device, 1) share one sketch; each prints its own k. */
 static void test_tumble(void **state)
 {
     (void)state;
@@ -130,12 +131,14 @@ static void test_tumble(void **state)
            "{\"device\":\"a\",\"temp\":100,\"n\":7,\"ts\":15000}\n",
            SRC("0") SINK
            "SELECT window_start, PERCENTILE(temp, 0.5) AS p50, APPROX_PERCENTILE(temp, 1) AS "
-           "p100, APPROX_COUNT_DISTINCT(device) AS u, TOPK(device, 2) AS top, RATE(n) AS r "
-           "FROM TUMBLE(ev, ts, INTERVAL '10' SECOND);",
+           "p100, APPROX_COUNT_DISTINCT(device) AS u, TOPK(device, 2) AS top, RATE(n) AS r, "
+           "TOPK(device, 1) AS top1 FROM TUMBLE(ev, ts, INTERVAL '10' SECOND);",
            "{\"window_start\":0,\"p50\":@,\"p100\":10,\"u\":3,\"top\":\"[{\\\"value\\\":\\\"a\\\","
-           "\\\"count\\\":3},{\\\"value\\\":\\\"b\\\",\\\"count\\\":1}]\",\"r\":2.25}\n"
+           "\\\"count\\\":3},{\\\"value\\\":\\\"b\\\",\\\"count\\\":1}]\",\"r\":2.25,"
+           "\"top1\":\"[{\\\"value\\\":\\\"a\\\",\\\"count\\\":3}]\"}\n"
            "{\"window_start\":10000,\"p50\":100,\"p100\":100,\"u\":1,\"top\":\"[{\\\"value\\\":"
-           "\\\"a\\\",\\\"count\\\":1}]\",\"r\":null}\n",
+           "\\\"a\\\",\\\"count\\\":1}]\",\"r\":null,\"top1\":\"[{\\\"value\\\":"
+           "\\\"a\\\",\\\"count\\\":1}]\"}\n",
            approx, 1);
 }
 
