@@ -11,3 +11,10 @@ if(Python3_FOUND AND SL_REDIS_SERVER)
                    $<TARGET_FILE:sluice> ${CMAKE_BINARY_DIR}/it/redis_sink)
   set_tests_properties(integration/redis_sink PROPERTIES LABELS integration TIMEOUT 300)
 endif()
+
+# The sink's write path against a running redis-server (bench/bench_redis.sh starts one and
+# compares with redis-benchmark).
+if(SL_BENCH)
+  add_executable(bench_redis ${CMAKE_SOURCE_DIR}/bench/bench_redis.c)
+  target_link_libraries(bench_redis PRIVATE sluice_core)
+endif()

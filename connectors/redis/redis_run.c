@@ -1,14 +1,15 @@
 /*
  * redis_run.c - the Redis sink at run time, on hiredis (blocking context, own thread).
  *
- * write() renders every row's key and values, appends the commands of up to `pipeline` rows
- * to the connection's output buffer and then reads every reply: one round trip per
- * `pipeline` rows. A hash row is HSET of its non-NULL columns and HDEL of its NULL ones (plus
- * PEXPIRE for ttl), wrapped in MULTI/EXEC when it takes more than one command; a string row
- * is SET key JSON [PX ttl]; a stream row XADD key MAXLEN ~ n * field value…; publish
- * PUBLISH key JSON; zset ZADD key score member. latest_key runs a Lua script (EVALSHA, the
- * script is loaded at connect) that writes only when the row's window_start is not older
- * than the one stored there; the latest key always holds window_start.
+ * write() renders every row's key and values and encodes the commands of `pipeline` rows as
+ * RESP into one buffer handed to hiredis; two pipelines are in flight (Redis executes one
+ * while the next is encoded), and write() returns only when every reply is read. A hash row
+ * is HSET of its non-NULL columns and HDEL of its NULL ones (plus PEXPIRE for ttl), wrapped
+ * in MULTI/EXEC when it takes more than one command; a string row is SET key JSON [PX ttl];
+ * a stream row XADD key MAXLEN ~ n * field value… [PEXPIRE]; publish PUBLISH key JSON; zset
+ * ZADD key score member [PEXPIRE]. latest_key runs a Lua script (EVALSHA, loaded at connect)
+ * that writes only when the row's window_start is not older than the one stored there; the
+ * latest key always holds window_start (a hash field, or a member of the JSON).
  *
  * Errors: a broken connection or a timeout frees the context and returns -EAGAIN (the engine
  * backs off with jitter and calls write again with the same rows: the resend). Replies that
@@ -20,6 +21,8 @@
  * Sink thread only, except open/close.
  */
 #include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,23 +101,25 @@ struct rsink {
     int port, db;
     redisContext *c;
     bool ever_connected;
+    bool sigpipe_blocked; /* in the sink thread */
     char sha[48];
     bool sha_ok;
 
     /* scratch: arguments of one command (bytes + offsets), pieces, keys */
     struct sl_buf ab;
     size_t *aoff, *alen;
-    const char **argv;
     int nargs, acap;
     bool nomem;
     struct sl_buf pb, kb, kb2, jb;
+    struct sl_buf ob; /* RESP of one pipeline */
     size_t *poff;
     struct sl_tmpl_piece *pieces;
     int maxph;
     struct cmdrec *cmds;
     int ncmds, ccap;
-    uint8_t *row_err; /* per row of the chunk: first error kind */
+    uint8_t *row_err; /* per row of the write: first error kind */
     char **row_msg;   /* its message (malloc'd) */
+    int rcap;
 
     /* metrics (fallback cells when the engine gives no registry) */
     struct sl_counter *m_cmds, *m_err[EK_N], *m_reconnects, *m_refused;
@@ -139,7 +144,6 @@ static void args_grow(struct rsink *k)
     int cap = k->acap ? k->acap * 2 : 64;
     k->aoff = sl_xrealloc(k->aoff, sizeof(*k->aoff) * (size_t)cap);
     k->alen = sl_xrealloc(k->alen, sizeof(*k->alen) * (size_t)cap);
-    k->argv = sl_xrealloc(k->argv, sizeof(*k->argv) * (size_t)cap);
     k->acap = cap;
 }
 
@@ -181,16 +185,42 @@ static void arg_val(struct rsink *k, const struct sl_value *v)
     arg_mark(k, start);
 }
 
-/* Appends the built command to the connection's output buffer. */
+/* Writes c then v in decimal then CRLF at o; returns the end. */
+static char *put_head(char *o, char c, size_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    *o++ = c;
+    while (n > 0) {
+        *o++ = tmp[--n];
+    }
+    *o++ = '\r';
+    *o++ = '\n';
+    return o;
+}
+
+/* Encodes the built command (RESP) at the end of the pipeline buffer k->ob. */
 static void send_cmd(struct rsink *k, int row, int kind)
 {
-    for (int i = 0; i < k->nargs; i++) {
-        k->argv[i] = k->ab.p + k->aoff[i];
-    }
-    if (redisAppendCommandArgv(k->c, k->nargs, k->argv, k->alen) != REDIS_OK) {
+    if (sl_buf_reserve(&k->ob, k->ab.len + 16 + (size_t)k->nargs * 24) < 0) {
         k->nomem = true;
         return;
     }
+    char *o = k->ob.p + k->ob.len;
+    o = put_head(o, '*', (size_t)k->nargs);
+    for (int i = 0; i < k->nargs; i++) {
+        o = put_head(o, '$', k->alen[i]);
+        memcpy(o, k->ab.p + k->aoff[i], k->alen[i]);
+        o += k->alen[i];
+        *o++ = '\r';
+        *o++ = '\n';
+    }
+    *o = '\0';
+    k->ob.len = (size_t)(o - k->ob.p);
     if (k->ncmds == k->ccap) {
         int cap = k->ccap ? k->ccap * 2 : 1024;
         k->cmds = sl_xrealloc(k->cmds, sizeof(*k->cmds) * (size_t)cap);
@@ -264,8 +294,34 @@ static void set_err(struct rsink *k, int row, int kind, const char *msg)
     k->row_msg[row] = strdup(msg != NULL ? msg : "");
 }
 
+/* A write to a socket Redis closed raises SIGPIPE in the writing thread, which would kill the
+ * process: the sink thread blocks it for itself (the process's disposition is left alone) and
+ * discards one that is pending after a failure. */
+static void block_sigpipe(struct rsink *k)
+{
+    if (k->sigpipe_blocked) {
+        return;
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    k->sigpipe_blocked = true;
+}
+
+static void drain_sigpipe(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&set, NULL, &zero) == SIGPIPE) {
+    }
+}
+
 static void drop_conn(struct rsink *k, const char *what)
 {
+    drain_sigpipe();
     sl_counter_sw_inc(k->m_err[EK_CONN]);
     char lk[160];
     snprintf(lk, sizeof(lk), "redis:%s:conn", k->name);
@@ -616,12 +672,11 @@ static bool reply_error(struct rsink *k, int ri, const char *msg)
     return false;
 }
 
-/* Reads the replies of every appended command. Returns 0, -EAGAIN (connection lost or a
- * transient error: send again) or -ENOMEM. */
-static int read_replies(struct rsink *k)
+/* Reads the replies of commands [from, to). Returns 0 or -EAGAIN (connection lost: the
+ * context is dropped); a transient error reply sets *transient. */
+static int read_replies(struct rsink *k, int from, int to, bool *transient)
 {
-    bool transient = false;
-    for (int i = 0; i < k->ncmds; i++) {
+    for (int i = from; i < to; i++) {
         void *rv = NULL;
         if (redisGetReply(k->c, &rv) != REDIS_OK || rv == NULL) {
             drop_conn(k, k->c->errstr[0] ? k->c->errstr : "connection lost");
@@ -630,21 +685,21 @@ static int read_replies(struct rsink *k)
         redisReply *r = rv;
         int ri = k->cmds[i].row;
         if (r->type == REDIS_REPLY_ERROR) {
-            transient |= reply_error(k, ri, r->str);
+            *transient |= reply_error(k, ri, r->str);
         } else if (k->cmds[i].kind == CMD_EXEC) {
             if (r->type != REDIS_REPLY_ARRAY) {
-                transient = true; /* a nil EXEC: aborted, send again */
+                *transient = true; /* a nil EXEC: aborted, send again */
             } else {
                 for (size_t e = 0; e < r->elements; e++) {
                     if (r->element[e]->type == REDIS_REPLY_ERROR) {
-                        transient |= reply_error(k, ri, r->element[e]->str);
+                        *transient |= reply_error(k, ri, r->element[e]->str);
                     }
                 }
             }
         }
         freeReplyObject(r);
     }
-    return transient ? -EAGAIN : 0;
+    return 0;
 }
 
 static void report_refused(struct rsink *k, const struct sl_row *rows, int n)
@@ -676,52 +731,75 @@ static void clear_row_errs(struct rsink *k, int n)
     }
 }
 
-static int write_chunk(struct rsink *k, const struct sl_row *rows, int n)
+/* Sends the rows `pipeline` at a time, keeping two pipelines in flight (Redis executes one
+ * while the next is encoded), and returns once every reply is read. */
+static int rsink_write(void *state, const struct sl_row *rows, int n)
 {
+    struct rsink *k = state;
+    block_sigpipe(k);
     int r = ensure_conn(k);
     if (r < 0) {
         return r;
+    }
+    if (n > k->rcap) {
+        k->row_err = sl_xrealloc(k->row_err, (size_t)n);
+        k->row_msg = sl_xrealloc(k->row_msg, sizeof(*k->row_msg) * (size_t)n);
+        memset(k->row_err + k->rcap, 0, (size_t)(n - k->rcap));
+        memset(k->row_msg + k->rcap, 0, sizeof(*k->row_msg) * (size_t)(n - k->rcap));
+        k->rcap = n;
     }
     struct timespec ts0;
     clock_gettime(CLOCK_MONOTONIC, &ts0);
     k->ncmds = 0;
     k->nomem = false;
-    clear_row_errs(k, n);
-    for (int i = 0; i < n; i++) {
-        append_row(k, &rows[i], i);
+    bool transient = false;
+    int nread = 0;
+    for (int off = 0; off < n && r == 0; off += k->pipeline) {
+        int m = n - off < k->pipeline ? n - off : k->pipeline;
+        int first = k->ncmds;
+        sl_buf_reset(&k->ob);
+        for (int i = 0; i < m; i++) {
+            append_row(k, &rows[off + i], off + i);
+        }
+        if (k->nomem ||
+            (k->ob.len > 0 && redisAppendFormattedCommand(k->c, k->ob.p, k->ob.len) != REDIS_OK)) {
+            /* The connection may hold a partial pipeline: start over on a fresh one. */
+            redisFree(k->c);
+            k->c = NULL;
+            k->sha_ok = false;
+            r = -ENOMEM;
+            break;
+        }
+        int done = 0;
+        while (!done) {
+            if (redisBufferWrite(k->c, &done) != REDIS_OK) {
+                drop_conn(k, k->c->errstr[0] ? k->c->errstr : "write failed");
+                r = -EAGAIN;
+                break;
+            }
+        }
+        if (r == 0) {
+            r = read_replies(k, nread, first, &transient);
+            nread = first;
+        }
+    }
+    if (r == 0) {
+        r = read_replies(k, nread, k->ncmds, &transient);
     }
     sl_counter_sw_add(k->m_cmds, (uint64_t)k->ncmds);
-    if (k->nomem) {
-        /* The output buffer holds a partial pipeline: start over on a fresh connection. */
-        redisFree(k->c);
-        k->c = NULL;
-        k->sha_ok = false;
-        clear_row_errs(k, n);
-        return -ENOMEM;
-    }
-    r = read_replies(k);
-    struct timespec ts1;
-    clock_gettime(CLOCK_MONOTONIC, &ts1);
-    sl_histogram_sw_observe(k->m_rtt, (double)(ts1.tv_sec - ts0.tv_sec) +
-                                          (double)(ts1.tv_nsec - ts0.tv_nsec) / 1e9);
     if (r == 0) {
-        report_refused(k, rows, n);
+        struct timespec ts1;
+        clock_gettime(CLOCK_MONOTONIC, &ts1);
+        sl_histogram_sw_observe(k->m_rtt, (double)(ts1.tv_sec - ts0.tv_sec) +
+                                              (double)(ts1.tv_nsec - ts0.tv_nsec) / 1e9);
+        if (transient) {
+            r = -EAGAIN;
+        } else {
+            report_refused(k, rows, n);
+        }
     }
     clear_row_errs(k, n);
     return r;
-}
-
-static int rsink_write(void *state, const struct sl_row *rows, int n)
-{
-    struct rsink *k = state;
-    for (int off = 0; off < n; off += k->pipeline) {
-        int m = n - off < k->pipeline ? n - off : k->pipeline;
-        int r = write_chunk(k, rows + off, m);
-        if (r < 0) {
-            return r;
-        }
-    }
-    return 0;
 }
 
 /* ---- open / close ---- */
@@ -879,6 +957,7 @@ static int rsink_open(const struct sl_plan *plan, const struct sl_sink_env *env,
     sl_buf_init(&k->kb);
     sl_buf_init(&k->kb2);
     sl_buf_init(&k->jb);
+    sl_buf_init(&k->ob);
     *ret_state = NULL;
 
     r = reg_metrics(k, env != NULL ? env->metrics : NULL, err);
@@ -929,10 +1008,7 @@ static int rsink_open(const struct sl_plan *plan, const struct sl_sink_env *env,
     k->names = calloc((size_t)plan->nout + 1, sizeof(*k->names));
     k->poff = calloc((size_t)k->maxph + 1, sizeof(*k->poff));
     k->pieces = calloc((size_t)k->maxph + 1, sizeof(*k->pieces));
-    k->row_err = calloc((size_t)k->pipeline, sizeof(*k->row_err));
-    k->row_msg = calloc((size_t)k->pipeline, sizeof(*k->row_msg));
-    if (k->names == NULL || k->poff == NULL || k->pieces == NULL || k->row_err == NULL ||
-        k->row_msg == NULL) {
+    if (k->names == NULL || k->poff == NULL || k->pieces == NULL) {
         r = sl_err_set(err, -ENOMEM, "out of memory");
         goto fail;
     }
@@ -940,10 +1016,16 @@ static int rsink_open(const struct sl_plan *plan, const struct sl_sink_env *env,
         k->names[c] = plan->out[c].name;
     }
     /* Connect now if Redis is there; if not, write() connects (open never fails for it). */
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
     if (ensure_conn(k) < 0 && k->c != NULL) {
         redisFree(k->c);
         k->c = NULL;
     }
+    drain_sigpipe();
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     *ret_state = k;
     return 0;
 fail:
@@ -967,9 +1049,7 @@ static void rsink_close(void *state)
     if (k->has_hll) {
         sl_template_fini(&k->hll);
     }
-    if (k->row_msg != NULL) {
-        clear_row_errs(k, k->pipeline);
-    }
+    clear_row_errs(k, k->rcap);
     free(k->row_msg);
     free(k->row_err);
     free(k->names);
@@ -978,12 +1058,12 @@ static void rsink_close(void *state)
     free(k->cmds);
     free(k->aoff);
     free(k->alen);
-    free(k->argv);
     sl_buf_fini(&k->ab);
     sl_buf_fini(&k->pb);
     sl_buf_fini(&k->kb);
     sl_buf_fini(&k->kb2);
     sl_buf_fini(&k->jb);
+    sl_buf_fini(&k->ob);
     free(k->host);
     free(k->path);
     free(k->user);
