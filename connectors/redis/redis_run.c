@@ -386,7 +386,9 @@ static int ensure_conn(struct rsink *k)
         }
         struct timeval ct = {COMMAND_TIMEOUT_MS / 1000, (COMMAND_TIMEOUT_MS % 1000) * 1000};
         redisSetTimeout(k->c, ct);
-        redisEnableKeepAlive(k->c);
+        if (!k->is_unix) {
+            redisEnableKeepAlive(k->c); /* finds a dead peer on an idle connection */
+        }
         if (k->pass != NULL) {
             const char *av[] = {"AUTH", k->user, k->pass};
             bool with_user = k->user != NULL && k->user[0] != '\0';
@@ -409,7 +411,9 @@ static int ensure_conn(struct rsink *k)
         }
         if (k->ever_connected) {
             sl_counter_sw_inc(k->m_reconnects);
-            sl_log(SL_LOG_INFO, "redis", "sink %s: reconnected to Redis", k->name);
+            char lk[160];
+            snprintf(lk, sizeof(lk), "redis:%s:up", k->name);
+            sl_log_keyed(lk, 10, SL_LOG_INFO, "redis", "sink %s: reconnected to Redis", k->name);
         }
         k->ever_connected = true;
     }

@@ -25,7 +25,7 @@ import sys
 import time
 import urllib.request
 
-sluice, work = sys.argv[1], sys.argv[2]
+sluice, work = sys.argv[1], os.path.abspath(sys.argv[2])
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 fails = []
@@ -68,13 +68,13 @@ def wait_for(cond, secs, what):
     return None
 
 
-def start_redis(port, d, aof=False):
+def start_redis(port, d, aof=False, extra=()):
     # appendfsync always: with everysec Redis may acknowledge a write whose AOF write is
     # postponed behind a running fsync, and a kill -9 then loses it.
     os.makedirs(d, exist_ok=True)
     p = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save",
                           "", "--appendonly", "yes" if aof else "no", "--appendfsync",
-                          "always" if aof else "everysec", "--dir", d],
+                          "always" if aof else "everysec", "--dir", d, *extra],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(p)
     wait_for(lambda: cli(port, "PING").strip() == "PONG", 20, "redis-server PING")
@@ -98,7 +98,8 @@ def write(path, text):
 
 # ---- 1. every type, NULL, ttl, latest_key, wrong type, publish ----
 port = free_port()
-rd = start_redis(port, os.path.join(work, "r1"))
+sock = os.path.join(work, "r1.sock")
+rd = start_redis(port, os.path.join(work, "r1"), extra=("--unixsocket", sock))
 T0 = 1_700_000_000_000  # a 10 s boundary
 events = [
     {"device": "a", "temp": 20.5, "ts": T0 + 1000},
@@ -137,6 +138,11 @@ CREATE SINK pb WITH (connector = 'redis', url = 'redis://127.0.0.1:{port}', type
 SELECT device, COUNT(*) AS n FROM TUMBLE(ev, ts, INTERVAL '10' SECOND) GROUP BY device;
 CREATE SINK w WITH (connector = 'redis', url = 'redis://127.0.0.1:{port}', key = 'w:{{device}}')
 AS SELECT device, COUNT(*) AS n FROM TUMBLE(ev, ts, INTERVAL '10' SECOND) GROUP BY device;
+CREATE SINK ux WITH (connector = 'redis', url = 'unix://{sock}', key = 'ux:{{device}}') AS
+SELECT device, COUNT(*) AS n FROM TUMBLE(ev, ts, INTERVAL '10' SECOND) GROUP BY device;
+CREATE SINK db2 WITH (connector = 'redis', url = 'redis://127.0.0.1:{port}/2',
+    key = 'db2:{{device}}') AS
+SELECT device, COUNT(*) AS n FROM TUMBLE(ev, ts, INTERVAL '10' SECOND) GROUP BY device;
 CREATE SINK pe WITH (connector = 'redis', url = 'redis://127.0.0.1:{port}', type = 'hash') AS
 SELECT device, temp FROM ev WHERE device = 'b';
 """)
@@ -199,6 +205,9 @@ check(cli(port, "ZSCORE", f"z:{W1}", "a").strip() == "70", "zset z:W1")
 check(cli(port, "TYPE", "w:b").strip() == "list", "wrong-type key left alone")
 check("w:b" in err and "wrongtype" in err, f"wrong type logged with its key: {err[-1500:]}")
 check(hgetall(port, "w:a") == {"device": "a", "n": "2"}, "other rows of the wrong-type sink")
+check(hgetall(port, "ux:b") == {"device": "b", "n": "1"}, "unix:// socket sink")
+check(cli(port, "-n", 2, "HGETALL", "db2:b").split() == ["device", "b", "n", "1"] and
+      cli(port, "EXISTS", "db2:b").strip() == "0", "SELECT of the URL's db")
 pe = cli(port, "KEYS", "pe:*").split()
 check(len(pe) == 1 and hgetall(port, pe[0]) == {"device": "b"},
       f"per-event row under pe:{{_id}}, NULL temp absent: {pe}")
@@ -229,6 +238,8 @@ write(inp2, "".join(json.dumps(e) + "\n" for e in [
     {"device": "a", "temp": 3, "ts": base + 12_000}]))
 cli(port, "DEL", "lw:a", "lw:b")
 cli(port, "RPUSH", "lw:b", "not-a-hash")
+cli(port, "CONFIG", "SET", "maxmemory-policy", "noeviction")
+cli(port, "CONFIG", "SET", "maxmemory", 1)  # every write refused with OOM until reset
 q = os.path.join(work, "q1b.sql")
 write(q, f"""CREATE SOURCE ev (device TEXT, temp DOUBLE, ts TIMESTAMP,
                   WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
@@ -262,6 +273,10 @@ def metric(name, **labels):
     return None
 
 
+wait_for(lambda: (metric("sluice_redis_errors_total", sink="lw", kind="oom") or 0) >= 2, 20,
+         "OOM counted and retried")
+check(cli(port, "EXISTS", "lw:a").strip() == "0", "nothing written while Redis is OOM")
+cli(port, "CONFIG", "SET", "maxmemory", 0)
 wait_for(lambda: metric("sluice_redis_errors_total", sink="lw", kind="wrongtype") == 1, 20,
          "wrongtype counted in /metrics")
 check(metric("sluice_redis_rows_refused_total", sink="lw") == 1, "one row refused")
