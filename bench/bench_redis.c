@@ -112,8 +112,9 @@ int main(int argc, char **argv)
                 case SL_TYPE_BIGINT:
                     v[c].u.i = 1 + (g * 7 + w) % 1000;
                     break;
-                default:
-                    v[c].u.d = 15.0 + (double)((g * 31 + w) % 3000) / 100.0;
+                default: /* avg_temp: any double; max_temp: two decimals, as datagen */
+                    v[c].u.d = c == nout - 1 ? (double)(1500 + (g * 31 + w) % 3000) / 100.0
+                                             : (double)(g * 7919 + w) / 7.0;
                     break;
                 }
             }
