@@ -47,3 +47,8 @@ for prog in bench_ring bench_agg bench_decode bench_load; do
         "$b/$prog" || echo "$prog failed"
     fi
 done
+
+# Redis sink: its write path beside redis-benchmark on the same server, and end to end
+# (bench/bench_redis.sh starts its own redis-server on a free port; skipped without one).
+printf '\n-- redis sink\n'
+bash bench/bench_redis.sh "$b" || echo "bench_redis failed"

@@ -11,6 +11,7 @@ pkgs=(
     clang libclang-rt-14-dev
     libsimdjson-dev g++
     python3 valgrind
+    redis-server redis-tools
 )
 
 missing=()

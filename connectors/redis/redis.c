@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "connectors/conn_util.h"
+#include "connectors/redis/redis_run.h"
 #include "engine/template.h"
 #include "queries/plan.h"
 
@@ -396,5 +397,6 @@ const struct sl_connector sl_connector_redis = {
                "set members, under keys built from templates.",
     .source_options = NULL,
     .sink_options = redis_sink_options,
+    .sink = &sl_redis_sink_ops,
     .check_sink = redis_check_sink,
 };
