@@ -145,6 +145,10 @@ CREATE SINK db2 WITH (connector = 'redis', url = 'redis://127.0.0.1:{port}/2',
 SELECT device, COUNT(*) AS n FROM TUMBLE(ev, ts, INTERVAL '10' SECOND) GROUP BY device;
 CREATE SINK pe WITH (connector = 'redis', url = 'redis://127.0.0.1:{port}', type = 'hash') AS
 SELECT device, temp FROM ev WHERE device = 'b';
+CREATE SINK hc WITH (connector = 'redis', url = 'redis://127.0.0.1:{port}',
+    key = 'hc:{{window_start}}', hll_key = 'hll:{{window_start}}') AS
+SELECT window_start, APPROX_COUNT_DISTINCT(device) AS d
+FROM TUMBLE(ev, ts, INTERVAL '10' SECOND);
 """)
 # A newer window already at hl:b must survive the older rows; a list where w:b goes.
 cli(port, "HSET", "hl:b", "window_start", T0 + 50_000, "n", 99)
@@ -182,6 +186,18 @@ check(cli(port, "GET", f"s:b:{T0}").strip() == '{"device":"b","n":1,"s":null}',
 check(json.loads(cli(port, "GET", "sl:a")) == {"device": "a", "n": 2, "s": 70,
                                                 "window_start": W1}, "string latest sl:a")
 check(cli(port, "TTL", f"s:a:{T0}").strip() == "-1", "no ttl when not asked")
+
+# hll_key: the window's sketch is a native HyperLogLog that PFCOUNT and PFMERGE read like one
+# built by PFADD of the same values (window T0: devices a, b; the late event is dropped here).
+cli(port, "PFADD", "ref:T0", "a", "b")
+check(cli(port, "PFCOUNT", f"hll:{T0}").strip() == "2", f"PFCOUNT hll:T0 = 2: "
+      f"{cli(port, 'PFCOUNT', f'hll:{T0}')!r}")
+check(cli(port, "PFCOUNT", f"hll:{W1}").strip() == "1", "PFCOUNT hll:W1 = 1")
+cli(port, "PFMERGE", "m:T0", f"hll:{T0}", "ref:T0")
+check(cli(port, "PFCOUNT", "m:T0").strip() == "2", "PFMERGE of ours and PFADD's = 2")
+cli(port, "PFMERGE", "m:all", f"hll:{T0}", f"hll:{W1}")
+check(cli(port, "PFCOUNT", "m:all").strip() == "2", "PFMERGE across windows = 2 devices")
+check(hgetall(port, f"hc:{T0}") == {"window_start": str(T0), "d": "2"}, "hc:T0 row")
 
 xr = cli(port, "XRANGE", "x:a", "-", "+").split("\n")
 entries = []
