@@ -107,7 +107,7 @@ static void deliver(struct sl__sinkrt *k, int n)
 {
     int backoff = 10;
     for (int off = 0; off < n;) {
-        int chunk = n - off < 1024 ? n - off : 1024;
+        int chunk = n - off < 8192 ? n - off : 8192;
         int r = k->ops->write(k->state, k->rows + off, chunk);
         if (r >= 0) {
             off += chunk;

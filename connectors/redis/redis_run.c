@@ -177,58 +177,12 @@ static void arg_int(struct rsink *k, int64_t v)
     arg_add(k, num, n);
 }
 
-size_t sl__redis_format_double(double d, char *buf)
-{
-    static const double p10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-    double a = fabs(d);
-    if (a >= 1e-3 && a < 1e15) {
-        /* With at most 15 significant digits every decimal reads back uniquely (DBL_DIG), so
-         * the fewest fraction digits k whose nearest decimal reads back to d are the
-         * shortest digits; decimals that far apart leave no tie to break. */
-        for (int k = 0; k < 16; k++) {
-            double s = d * p10[k];
-            if (fabs(s) >= 1e15) {
-                break;
-            }
-            double c = nearbyint(s);
-            if (c / p10[k] != d) {
-                continue;
-            }
-            int64_t v = (int64_t)c;
-            uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-            char tmp[24];
-            int n = 0;
-            do {
-                tmp[n++] = (char)('0' + u % 10);
-                u /= 10;
-            } while (u > 0);
-            while (n <= k) {
-                tmp[n++] = '0'; /* 0.00x */
-            }
-            char *o = buf;
-            if (v < 0) {
-                *o++ = '-';
-            }
-            for (int i = n - 1; i >= 0; i--) {
-                *o++ = tmp[i];
-                if (i == k && k > 0) {
-                    *o++ = '.';
-                }
-            }
-            *o = '\0';
-            return (size_t)(o - buf);
-        }
-    }
-    return sl_format_double(d, buf);
-}
-
 static void arg_val(struct rsink *k, const struct sl_value *v)
 {
     size_t start = k->ab.len;
     if (v->type == SL_TYPE_DOUBLE && !v->null) {
         char num[SL_FORMAT_NUM_MAX];
-        arg_add(k, num, sl__redis_format_double(v->u.d, num));
+        arg_add(k, num, sl_format_double(v->u.d, num));
         return;
     }
     if (sl_format_text(&k->ab, v) < 0) {
