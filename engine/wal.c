@@ -319,7 +319,9 @@ int sl_wal_open(const struct sl_wal_opts *opts, struct sl_wal **ret_wal, struct 
         segs_push(w, strtoull(n, NULL, 10));
     }
     closedir(d);
-    qsort(w->segs, w->nsegs, sizeof(*w->segs), cmp_u64);
+    if (w->nsegs > 1) {
+        qsort(w->segs, w->nsegs, sizeof(*w->segs), cmp_u64);
+    }
 
     uint64_t end = w->nsegs > 0 ? w->segs[0] : 0;
     for (size_t i = 0; i < w->nsegs; i++) {

@@ -10,3 +10,8 @@ if(Python3_FOUND)
   set_tests_properties(integration/mqtt_source PROPERTIES LABELS integration TIMEOUT 300
                        SKIP_RETURN_CODE 77)
 endif()
+# bench/bench_mqtt.sh's reference subscriber.
+if(SL_BENCH)
+  add_executable(mqtt_count ${CMAKE_SOURCE_DIR}/bench/mqtt_count.c)
+  target_link_libraries(mqtt_count PRIVATE PkgConfig::MOSQ)
+endif()
