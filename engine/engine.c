@@ -246,6 +246,12 @@ int sl_engine_run(struct sl_engine *eng)
     while (atomic_load(&eng->sinks_running) > 0) {
         struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000000L};
         int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig == SIGHUP) {
+            sl_log(SL_LOG_WARN, "engine",
+                   "SIGHUP: reloading queries is not available in this "
+                   "version; the running queries go on (restart to "
+                   "load changed files)");
+        }
         if (sig == SIGINT || sig == SIGTERM) {
             if (!atomic_load(&eng->stop)) {
                 sl_log(SL_LOG_INFO, "engine", "%s: stopping intake, delivering emitted rows",

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg/hll.h"
 #include "engine.h"
 #include "format.h"
 #include "keys.h"
@@ -104,6 +105,7 @@ struct qrt {
     size_t blk;
     struct sl_chan *out;
     int64_t next_early;
+    int hll_agg; /* APPROX_COUNT_DISTINCT exported for the sink's hll_key, or -1 */
 };
 
 /* Merge slots for HOP windows and re-emissions. */
@@ -137,6 +139,7 @@ struct sl__shard {
     bool started;
     bool has_early;
     struct sl_gauge *cap_gauge;
+    struct sl_buf hll; /* Redis HyperLogLog bytes of the row being emitted */
     _Alignas(SL_CACHELINE) struct sl_waiter w;
 };
 
@@ -364,7 +367,19 @@ static void emit(struct sl__shard *sh, struct qrt *q, const uint8_t *key, uint32
         sl_expr_eval(p->out[i].expr, ar, &sh->ev, &sh->outs[i]);
     }
     sl_ctr_add(&q->st.rows, 1);
-    struct sl__rowout o = {.key = key,
+    const char *blob = NULL;
+    uint32_t bloblen = 0;
+    if (q->hll_agg >= 0) {
+        const struct sl_plan_agg *a = &p->aggs[q->hll_agg];
+        sl_buf_reset(&sh->hll);
+        if (sl_hll_redis_dense(state + p->states[a->state].offset, &a->sig, &sh->hll) == 0) {
+            blob = sh->hll.p;
+            bloblen = (uint32_t)sh->hll.len;
+        }
+    }
+    struct sl__rowout o = {.blob = blob,
+                           .bloblen = bloblen,
+                           .key = key,
                            .keylen = keylen,
                            .nkeys = p->nkeys,
                            .out = sh->outs,
@@ -1060,6 +1075,14 @@ struct sl__shard *sl__shard_new(struct sl_engine *eng, int index)
         struct qrt *q = &sh->q[i];
         q->p = p;
         q->fired_wm = SL_WM_NONE;
+        q->hll_agg = -1;
+        const struct sl_opt_value *hk = sl_options_get(&p->sink_opts, "hll_key");
+        for (int a = 0; hk != NULL && hk->given && a < p->naggs; a++) {
+            if (strcmp(p->aggs[a].ops->name, "APPROX_COUNT_DISTINCT") == 0) {
+                q->hll_agg = a;
+                break;
+            }
+        }
         tab_init(&q->tab);
         size_t hdr = p->window == SL_WINDOW_SESSION ? sizeof(struct sess) : sizeof(struct pane);
         q->blk = (hdr + p->state_size + INLINE_KEY + 7) & ~(size_t)7;
@@ -1084,6 +1107,7 @@ struct sl__shard *sl__shard_new(struct sl_engine *eng, int index)
     sh->fbuf_cap = 256 * 1024;
     sh->fbuf = sl_xcalloc(1, sh->fbuf_cap);
     sl_eval_init(&sh->ev, 64 * 1024);
+    sl_buf_init(&sh->hll);
     tab_init(&sh->mtab);
     return sh;
 }
@@ -1195,6 +1219,7 @@ void sl__shard_free(struct sl__shard *sh)
     free(sh->vals);
     free(sh->fbuf);
     sl_eval_fini(&sh->ev);
+    sl_buf_fini(&sh->hll);
     free(sh->mlist);
     free(sh);
 }

@@ -109,7 +109,10 @@ static void test_exactness_and_runtime(void **unused)
     for (size_t i = 0; i < SL_ARRAY_LEN(sketch); i++) {
         const struct sl_agg_ops *ops = sl_agg_find(sketch[i]);
         assert_false(ops->exact);
-        assert_null(ops->update); /* issue 4: the engine refuses plans with a NULL update */
+        assert_non_null(ops->init);
+        assert_non_null(ops->update);
+        assert_non_null(ops->merge);
+        assert_non_null(ops->final);
     }
 }
 
