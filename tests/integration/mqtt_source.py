@@ -15,6 +15,7 @@ Cases:
   tls      CA and server certificate made with openssl (SAN IP:127.0.0.1, DNS:localhost):
            mqtts:// with tls_ca connects; a wrong CA and a certificate for another host name
            are refused with a log line and /readyz 503.
+  shared   two replicas with one shared_group split a stream: each message exactly once.
 
 No sleeps to wait for things: every wait polls its condition with a deadline.
 
@@ -406,8 +407,37 @@ def case_tls():
     b2.stop()
 
 
+# ---------------------------------------------------------------- shared
+def case_shared():
+    b = Broker("shared")
+    b.start()
+    src = "url = 'mqtt://127.0.0.1:%d', topic = 's/+', shared_group = 'g', client_id = '%s'"
+    r1 = Sluice("shared-1", src % (b.port, "sluice-it-sh1"))
+    r2 = Sluice("shared-2", src % (b.port, "sluice-it-sh2"))
+    wait_for(lambda: r1.ready() and r2.ready(), "shared: both replicas connected")
+    now = int(time.time() * 1000)
+    sent = 0
+
+    def both_got():
+        return (r1.metric("sluice_source_events_total", source="ev") > 0 and
+                r2.metric("sluice_source_events_total", source="ev") > 0)
+    deadline = time.monotonic() + 20
+    while not both_got() and time.monotonic() < deadline:
+        pub(b, "s/a", [json.dumps({"temp": 1.0, "ts": now}).encode()] * 20)
+        sent += 20
+        wait_for(lambda: r1.metric("sluice_source_events_total", source="ev") +
+                 r2.metric("sluice_source_events_total", source="ev") >= sent, "shared: batch")
+    check(both_got(), "shared: one replica received nothing")
+    total = (r1.metric("sluice_source_events_total", source="ev") +
+             r2.metric("sluice_source_events_total", source="ev"))
+    check(total == sent, "shared: the replicas received %d messages in all, expected %d "
+          "(each exactly once)" % (total, sent))
+    check(r1.stop() == 0 and r2.stop() == 0, "shared: exit status")
+    b.stop()
+
+
 try:
-    cases = sys.argv[3:] or ["plain", "auth", "tls"]
+    cases = sys.argv[3:] or ["plain", "auth", "tls", "shared"]
     for c in cases:
         globals()["case_" + c]()
         print("case %s done" % c, flush=True)
@@ -421,4 +451,4 @@ finally:
 if fails:
     print("%d failed" % len(fails))
     sys.exit(1)
-print("mqtt_source: plain (2 partitions, rejects, restart), auth, tls: all passed")
+print("mqtt_source: plain (2 partitions, rejects, restart), auth, tls, shared: all passed")
