@@ -47,3 +47,9 @@ for prog in bench_ring bench_agg bench_decode bench_load; do
         "$b/$prog" || echo "$prog failed"
     fi
 done
+
+# MQTT: needs a mosquitto binary; skipped without one.
+if command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; then
+    printf '\n-- bench_mqtt.sh (N=100000)\n'
+    N=100000 bench/bench_mqtt.sh $b || echo "bench_mqtt.sh failed"
+fi
