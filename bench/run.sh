@@ -52,3 +52,8 @@ done
 # (bench/bench_redis.sh starts its own redis-server on a free port; skipped without one).
 printf '\n-- redis sink\n'
 bash bench/bench_redis.sh "$b" || echo "bench_redis failed"
+# MQTT: needs a mosquitto binary; skipped without one.
+if command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; then
+    printf '\n-- bench_mqtt.sh (N=100000)\n'
+    N=100000 bench/bench_mqtt.sh $b || echo "bench_mqtt.sh failed"
+fi

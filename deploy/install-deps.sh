@@ -7,6 +7,7 @@ pkgs=(
     build-essential cmake pkg-config git ca-certificates
     libjemalloc-dev libpcre2-dev libmicrohttpd-dev libssl-dev
     librdkafka-dev libmosquitto-dev libhiredis-dev libcurl4-openssl-dev
+    mosquitto mosquitto-clients openssl
     libcmocka-dev libjansson-dev
     clang libclang-rt-14-dev
     libsimdjson-dev g++

@@ -173,6 +173,11 @@ static bool ready(void *ud, char *reason, size_t cap)
         snprintf(reason, cap, "stopping");
         return false;
     }
+    for (int i = 0; i < eng->nsrcs; i++) {
+        if (eng->srcs[i] != NULL && !sl__srcrt_ready(eng->srcs[i], reason, cap)) {
+            return false;
+        }
+    }
     return true;
 }
 

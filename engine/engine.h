@@ -150,6 +150,9 @@ int sl__srcrt_metrics(struct sl__srcrt *s, struct sl_err *err);
 /* The source watermark as last published (SL_WM_NONE if none), any thread. */
 int64_t sl__srcrt_watermark(struct sl__srcrt *s);
 uint64_t sl__srcrt_rejected(struct sl__srcrt *s);
+/* Whether the source's connector can receive now (runtime.h, ready); reason when not. Any
+ * thread. */
+bool sl__srcrt_ready(struct sl__srcrt *s, char *reason, size_t cap);
 /* Writes a late event of plan to the source's dead_letter file, if it has one. Any thread. */
 void sl__srcrt_dead_late(struct sl__srcrt *s, const struct sl_plan *plan, int64_t ts, uint64_t pos);
 uint64_t sl__srcrt_events(struct sl__srcrt *s);

@@ -168,7 +168,7 @@ static int cmd_run(int argc, char **argv)
     if (f.state_dir != NULL || f.fsync) {
         sl_log(SL_LOG_WARN, "engine",
                "--state-dir and --fsync have no effect in this version: "
-               "no source here keeps a write-ahead log yet");
+               "the MQTT source does not keep its write-ahead log yet");
     }
     if (f.memory_limit > 0) {
         sl_log(SL_LOG_WARN, "engine",
@@ -188,6 +188,14 @@ static int cmd_run(int argc, char **argv)
     free(paths);
     if (r < 0) {
         return 1;
+    }
+    for (int i = 0; i < cat->nsources; i++) {
+        const struct sl_source *src = cat->sources[i];
+        if (strcmp(src->conn->name, "mqtt") == 0) {
+            sl_log(SL_LOG_WARN, "engine",
+                   "source %s: without --state-dir a crash loses the MQTT messages in flight",
+                   src->name);
+        }
     }
 
     struct sl_engine_opts eo = {

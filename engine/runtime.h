@@ -18,6 +18,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common.h"
@@ -70,6 +71,13 @@ struct sl_source_ops {
     /* The connector replays recorded or generated events (file, datagen): max_future is off
      * unless the source sets it explicitly (SQL.md). */
     bool replay;
+    /* Optional: whether the source can receive now (connected to its peer); when not, writes
+     * "source <name>: <why>" into reason (cap bytes) and returns false, and /readyz says 503.
+     * Any thread (the HTTP thread calls it); must not block. */
+    bool (*ready)(void *state, char *reason, size_t cap);
+    /* Optional: registers the connector's own metrics (label source=name) with m; called once
+     * after open, on the start-up thread. Returns 0 or a negative error (err set). */
+    int (*metrics)(void *state, struct sl_metrics *m, const char *source, struct sl_err *err);
 };
 
 /* A finished result row as sinks see it. */

@@ -779,6 +779,14 @@ int64_t sl__srcrt_watermark(struct sl__srcrt *s)
     return atomic_load_explicit(&s->wm_pub, memory_order_relaxed);
 }
 
+bool sl__srcrt_ready(struct sl__srcrt *s, char *reason, size_t cap)
+{
+    if (s->state == NULL || s->ops->ready == NULL) {
+        return true;
+    }
+    return s->ops->ready(s->state, reason, cap);
+}
+
 uint64_t sl__srcrt_rejected(struct sl__srcrt *s)
 {
     uint64_t n = 0;
@@ -816,6 +824,9 @@ int sl__srcrt_metrics(struct sl__srcrt *s, struct sl_err *err)
         r = sl_metrics_gauge_fn_register(m, "sluice_source_watermark_lag_seconds",
                                          "Wall clock minus the source watermark.",
                                          SL_LABELS({"source", src}), watermark_lag, s, err);
+    }
+    if (r >= 0 && s->ops->metrics != NULL) {
+        r = s->ops->metrics(s->state, m, src, err);
     }
     for (int i = 0; i < s->nq && r >= 0; i++) {
         struct qroute *q = &s->q[i];

@@ -5,13 +5,14 @@
  * that is not mqtt:// or mqtts:// host[:port], QoS 2 (crash safety relies on QoS 1
  * redelivery, DESIGN.md "Delivery guarantees"), shared subscriptions on MQTT 3.1.1, TLS files
  * without mqtts://, and malformed topic filters. The runtime (libmosquitto) is built later in
- * this folder and plugs into .source.
+ * mqtt_run.c and plugs into .source.
  */
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
 #include "connectors/conn_util.h"
+#include "connectors/mqtt/mqtt_run.h"
 #include "queries/plan.h"
 
 static const struct sl_option_def mqtt_source_options[] = {
@@ -272,4 +273,5 @@ const struct sl_connector sl_connector_mqtt = {
     .source_options = mqtt_source_options,
     .sink_options = NULL,
     .check_source = mqtt_check_source,
+    .source = &sl_mqtt_source_ops,
 };
