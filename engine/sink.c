@@ -358,11 +358,22 @@ void sl__sinkrt_free(struct sl__sinkrt *k)
     free(k);
 }
 
+static double delivered_marker(void *ud)
+{
+    return (double)sl__sinkrt_delivered(ud);
+}
+
 int sl__sinkrt_metrics(struct sl__sinkrt *k, struct sl_err *err)
 {
     const char *name = k->plan->name;
     int r = sl__metric_ctr(k->eng, "sluice_sink_rows_total", "Rows a sink delivered.",
                            SL_LABELS({"sink", name}), &k->rows_out, err);
+    if (r >= 0) {
+        r = sl_metrics_gauge_fn_register(
+            k->eng->metrics, "sluice_sink_delivered_marker",
+            "Highest marker of the source whose rows the sink's peer has acknowledged.",
+            SL_LABELS({"sink", name}), delivered_marker, k, err);
+    }
     return r < 0 ? r
                  : sl__metric_ctr(k->eng, "sluice_sink_write_retries_total",
                                   "Writes a sink retried after a failure.",

@@ -153,6 +153,14 @@ want = [
 ]
 rows = [json.loads(l) for l in open(out)] if os.path.exists(out) else []
 check(rows[:2] == want[:2], "first window rows %s, expected %s" % (rows[:2], want[:2]))
+# The markers that fired those windows are acknowledged: the sink published them.
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    if metric(metrics()[1], "sluice_sink_delivered_marker", sink="w") >= 2:
+        break
+    time.sleep(0.05)  # polling interval
+check(metric(metrics()[1], "sluice_sink_delivered_marker", sink="w") >= 2,
+      "sink w has not published a delivered marker past the first windows")
 
 p.send_signal(signal.SIGTERM)
 try:
