@@ -75,8 +75,9 @@ struct sl__srcrt {
     int64_t start_mono;
     int64_t all_idle_since, wm_at_all_idle;
     int64_t delay, idle_timeout, max_future;
-    int64_t now_ms;   /* processing time, refreshed every few events */
-    int64_t mono_now; /* monotonic time of the current poll */
+    int64_t now_ms;      /* processing time, refreshed every few events */
+    int64_t mono_now;    /* monotonic time of the current poll */
+    int64_t marker_mono; /* when the last marker went out */
     uint32_t since_clock;
     bool need_arrival;
 
@@ -307,6 +308,7 @@ static void send_marker(struct sl__srcrt *s, bool final, bool fire)
         }
     }
     s->wm_marked = s->wm;
+    s->marker_mono = s->mono_now;
 }
 
 static bool crossed_boundary(const struct sl__srcrt *s)
@@ -702,6 +704,13 @@ static void *source_main(void *arg)
         }
         backoff = 10;
         check_idle(s);
+        /* A live source sends a marker at least every second even when the watermark has
+         * not moved (DESIGN.md): corrections and early rows go out, sinks acknowledge, and
+         * sources read only by per-event queries still commit. Bounded sources do not, so
+         * their output depends on their input only. */
+        if (!s->bounded && s->mono_now - s->marker_mono >= 1000) {
+            send_marker(s, false, true);
+        }
     }
     /* End of a bounded input fires every window; a shutdown keeps them open (replay). */
     send_marker(s, true, ended);

@@ -161,6 +161,16 @@ while time.monotonic() < deadline:
     time.sleep(0.05)  # polling interval
 check(metric(metrics()[1], "sluice_sink_delivered_marker", sink="w") >= 2,
       "sink w has not published a delivered marker past the first windows")
+# A live source marks at least once a second without traffic (DESIGN.md): the per-event
+# sink's acknowledged marker keeps moving although no event arrives.
+m0 = metric(metrics()[1], "sluice_sink_delivered_marker", sink="hot")
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    if metric(metrics()[1], "sluice_sink_delivered_marker", sink="hot") >= m0 + 2:
+        break
+    time.sleep(0.05)  # polling interval
+check(metric(metrics()[1], "sluice_sink_delivered_marker", sink="hot") >= m0 + 2,
+      "no periodic markers on an idle live source")
 
 p.send_signal(signal.SIGTERM)
 try:
