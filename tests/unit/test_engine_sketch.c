@@ -21,49 +21,7 @@
 
 static char dir[] = "/tmp/sl-test-engine-sketch-XXXXXX";
 
-static char *run_case(const char *input, const char *query, int workers)
-{
-    char in[256], out[256];
-    snprintf(in, sizeof(in), "%s/in.jsonl", dir);
-    snprintf(out, sizeof(out), "%s/out.jsonl", dir);
-    FILE *f = fopen(in, "w");
-    assert_non_null(f);
-    fputs(input, f);
-    fclose(f);
-    unlink(out);
-    setenv("IN", in, 1);
-    setenv("OUT", out, 1);
-
-    struct sl_diags d = {0};
-    struct sl_catalog *cat = NULL;
-    int r = sl_front_load_text("case.sql", query, strlen(query), &cat, &d);
-    if (r < 0) {
-        sl_diags_print(&d, stderr);
-    }
-    sl_diags_fini(&d);
-    assert_int_equal(r, 0);
-    struct sl_engine_opts eo = {.workers = workers, .shutdown_timeout_ms = 5000, .http = "off"};
-    struct sl_engine *eng = NULL;
-    struct sl_err err = {{0}};
-    r = sl_engine_new(cat, &eo, &eng, &err);
-    if (r < 0) {
-        fprintf(stderr, "%s\n", err.msg);
-    }
-    assert_int_equal(r, 0);
-    assert_int_equal(sl_engine_run(eng), 0);
-    sl_engine_free(eng);
-    sl_catalog_free(cat);
-
-    f = fopen(out, "r");
-    if (f == NULL) {
-        return strdup("");
-    }
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strdup(buf);
-}
+#include "engine_harness.h"
 
 /* Compares got with want, where each '@' in want stands for a number in got within 1 % of
  * approx[i] (in order). */
