@@ -7,7 +7,8 @@
  * behaviour anywhere on that path.
  *
  * Built with -DSL_FUZZ (clang, -fsanitize=fuzzer) it is a libFuzzer binary:
- *   build-fuzz/fuzz_sql -max_total_time=600 build-fuzz/fuzz_sql_corpus tests/fuzz/corpus/sql
+ *   build-fuzz/fuzz_sql -max_total_time=600 -dict=tests/fuzz/sql.dict build-fuzz/fuzz_sql_corpus \
+ *       tests/fuzz/corpus/sql queries/examples tests/golden/check
  * Otherwise main() below replays the files named on the command line (the seed corpus, as a
  * ctest) through the same function.
  */

@@ -1,1 +1,0 @@
-CREATE SOURCE m (v TEXT) WITH (path = 'x.jsonl');

@@ -1,2 +1,0 @@
-CREATE SOURCE m (v TEXT)
-WITH (connector = 'mqtt', topic = 'a/b');

@@ -1,9 +1,0 @@
-CREATE SOURCE telemetry (
-    device TEXT,
-    site TEXT,
-    temp DOUBLE,
-    ts TIMESTAMP,
-    WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
-) WITH (connector = 'datagen', seed = '1');
-
-CREATE SINK s WITH (connector = 'mqtt', url = 'mqtt://h:1883') AS SELECT device FROM telemetry;

@@ -1,1 +1,0 @@
-CREATE SOURCE m (v TEXT) WITH (connector = 'mqtt', url = 'mqtt://h:1883', topic = 'a', qso = '1');
