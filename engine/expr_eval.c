@@ -253,6 +253,26 @@ static inline void set_null(struct sl_value *out, const struct sl_expr *e)
     *out = sl_value_null((enum sl_type)e->type);
 }
 
+/* Evaluates e's first two arguments into *a and *b, for operators that are NULL when either
+ * operand is: returns false with *out NULL (the second is not evaluated when the first is
+ * NULL). */
+static inline bool eval_args2(const struct sl_expr *e, const struct sl_value *row,
+                              struct sl_eval *ev, struct sl_value *a, struct sl_value *b,
+                              struct sl_value *out)
+{
+    sl_expr_eval(e->args[0], row, ev, a);
+    if (a->null) {
+        set_null(out, e);
+        return false;
+    }
+    sl_expr_eval(e->args[1], row, ev, b);
+    if (b->null) {
+        set_null(out, e);
+        return false;
+    }
+    return true;
+}
+
 static inline void set_bool(struct sl_value *out, bool b)
 {
     *out = sl_value_bool(b);
@@ -368,14 +388,7 @@ static void eval_arith(const struct sl_expr *e, const struct sl_value *row, stru
                        struct sl_value *out)
 {
     struct sl_value a, b;
-    sl_expr_eval(e->args[0], row, ev, &a);
-    if (a.null) {
-        set_null(out, e);
-        return;
-    }
-    sl_expr_eval(e->args[1], row, ev, &b);
-    if (b.null) {
-        set_null(out, e);
+    if (!eval_args2(e, row, ev, &a, &b, out)) {
         return;
     }
     if (e->type == SL_TYPE_DOUBLE) {
@@ -463,14 +476,7 @@ static void eval_concat(const struct sl_expr *e, const struct sl_value *row, str
 {
     size_t mark = ev->scratch_used;
     struct sl_value a, b;
-    sl_expr_eval(e->args[0], row, ev, &a);
-    if (a.null) {
-        set_null(out, e);
-        return;
-    }
-    sl_expr_eval(e->args[1], row, ev, &b);
-    if (b.null) {
-        set_null(out, e);
+    if (!eval_args2(e, row, ev, &a, &b, out)) {
         return;
     }
     if (!sl__text_concat(ev, mark, &a, &b)) {
@@ -484,14 +490,7 @@ static void eval_like(const struct sl_expr *e, const struct sl_value *row, struc
                       struct sl_value *out)
 {
     struct sl_value x, p;
-    sl_expr_eval(e->args[0], row, ev, &x);
-    if (x.null) {
-        set_null(out, e);
-        return;
-    }
-    sl_expr_eval(e->args[1], row, ev, &p);
-    if (p.null) {
-        set_null(out, e);
+    if (!eval_args2(e, row, ev, &x, &p, out)) {
         return;
     }
     bool m = e->aux != NULL ? like_prepared(e->aux, x.u.s, x.len, p.u.s, p.len)
@@ -505,14 +504,7 @@ static void eval_cmp(const struct sl_expr *e, const struct sl_value *row, struct
                      struct sl_value *out)
 {
     struct sl_value a, b;
-    sl_expr_eval(e->args[0], row, ev, &a);
-    if (a.null) {
-        set_null(out, e);
-        return;
-    }
-    sl_expr_eval(e->args[1], row, ev, &b);
-    if (b.null) {
-        set_null(out, e);
+    if (!eval_args2(e, row, ev, &a, &b, out)) {
         return;
     }
     int c = sl__value_cmp(&a, &b);
@@ -774,18 +766,6 @@ static bool dbl_to_int(double d, int64_t *ret)
     return true;
 }
 
-static void text_result(const struct sl_expr *e, struct sl_eval *ev, const char *s, size_t n,
-                        struct sl_value *out)
-{
-    char *p = sl__scratch_alloc(ev, n);
-    if (p == NULL) {
-        set_null(out, e);
-        return;
-    }
-    memcpy(p, s, n);
-    *out = sl_value_text(p, (uint32_t)n);
-}
-
 static void cast_to_text(const struct sl_expr *e, const struct sl_value *v, struct sl_eval *ev,
                          struct sl_value *out)
 {
@@ -822,7 +802,7 @@ static void cast_to_text(const struct sl_expr *e, const struct sl_value *v, stru
         set_null(out, e);
         return;
     }
-    text_result(e, ev, tmp, n, out);
+    sl__scratch_text(ev, e, tmp, n, out);
 }
 
 static void cast_from_text(const struct sl_expr *e, const struct sl_value *v, struct sl_eval *ev,

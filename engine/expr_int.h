@@ -30,6 +30,20 @@ static inline char *sl__scratch_alloc(struct sl_eval *ev, size_t n)
     return p;
 }
 
+/* out := a TEXT copy of s[0, n) in scratch; NULL of e's type (counted in ev->truncated)
+ * when it does not fit. */
+static inline void sl__scratch_text(struct sl_eval *ev, const struct sl_expr *e, const char *s,
+                                    size_t n, struct sl_value *out)
+{
+    char *p = sl__scratch_alloc(ev, n);
+    if (p == NULL) {
+        *out = sl_value_null((enum sl_type)e->type);
+        return;
+    }
+    memcpy(p, s, n);
+    *out = sl_value_text(p, (uint32_t)n);
+}
+
 /* Moves a TEXT result built at p (len bytes, in scratch above mark) down to mark and frees
  * the scratch above it. Returns the new address. */
 static inline const char *sl__scratch_settle(struct sl_eval *ev, size_t mark, const char *p,

@@ -779,18 +779,6 @@ static void fn_concat(const struct sl_expr *e, const struct sl_value *row, struc
     *out = acc;
 }
 
-static void text_copy(const struct sl_expr *e, struct sl_eval *ev, const char *s, size_t n,
-                      struct sl_value *out)
-{
-    char *p = sl__scratch_alloc(ev, n);
-    if (p == NULL) {
-        set_null(out, e);
-        return;
-    }
-    memcpy(p, s, n);
-    *out = sl_value_text(p, (uint32_t)n);
-}
-
 /* ---- dispatch ---- */
 
 /* LEAST / GREATEST: NULLs ignored. */
@@ -1012,7 +1000,7 @@ void sl__func_eval(const struct sl_expr *e, const struct sl_value *row, struct s
             overflow(out, e, ev);
             return;
         }
-        text_copy(e, ev, tmp, (size_t)r, out);
+        sl__scratch_text(ev, e, tmp, (size_t)r, out);
         return;
     }
     default:
