@@ -143,22 +143,10 @@ static void fl_final(const void *state, const struct sl_agg_sig *sig, struct sl_
     if (!s->has || s->oom) {
         return;
     }
-    switch ((enum sl_type)sig->arg_type) {
-    case SL_TYPE_TEXT:
+    if (sig->arg_type == SL_TYPE_TEXT) {
         *out = sl_value_text(sl__agg_text_ptr(&s->u.t), s->u.t.len);
-        break;
-    case SL_TYPE_DOUBLE:
-        *out = sl_value_double(s->u.d);
-        break;
-    case SL_TYPE_BOOLEAN:
-        *out = sl_value_bool(s->u.i != 0);
-        break;
-    case SL_TYPE_TIMESTAMP:
-        *out = sl_value_ts(s->u.i);
-        break;
-    default:
-        *out = sl_value_bigint(s->u.i);
-        break;
+    } else {
+        *out = sl__agg_scalar((enum sl_type)sig->arg_type, s->u.i, s->u.d);
     }
 }
 

@@ -147,4 +147,20 @@ void sl__agg_moments_merge(void *dst, const void *src, const struct sl_agg_sig *
 /* The variance with divisor n - ddof (0 population, 1 sample); NAN when there is none. */
 double sl__agg_moments_var(const struct sl__agg_moments *m, int ddof);
 
+/* The value of a non-TEXT aggregate result of type t held as an integer i (BIGINT,
+ * TIMESTAMP, BOOLEAN as 0/1) or a double d (DOUBLE). */
+static inline struct sl_value sl__agg_scalar(enum sl_type t, int64_t i, double d)
+{
+    switch (t) {
+    case SL_TYPE_DOUBLE:
+        return sl_value_double(d);
+    case SL_TYPE_BOOLEAN:
+        return sl_value_bool(i != 0);
+    case SL_TYPE_TIMESTAMP:
+        return sl_value_ts(i);
+    default:
+        return sl_value_bigint(i);
+    }
+}
+
 #endif

@@ -121,22 +121,10 @@ static void mm_final(const void *state, const struct sl_agg_sig *sig, struct sl_
     if (!s->has || s->oom) {
         return;
     }
-    switch ((enum sl_type)sig->arg_type) {
-    case SL_TYPE_TEXT:
+    if (sig->arg_type == SL_TYPE_TEXT) {
         *out = sl_value_text(sl__agg_text_ptr(&s->u.t), s->u.t.len);
-        break;
-    case SL_TYPE_DOUBLE:
-        *out = sl_value_double(sl__agg_dkey_value(s->u.k));
-        break;
-    case SL_TYPE_BOOLEAN:
-        *out = sl_value_bool(s->u.k != 0);
-        break;
-    case SL_TYPE_TIMESTAMP:
-        *out = sl_value_ts(s->u.k);
-        break;
-    default:
-        *out = sl_value_bigint(s->u.k);
-        break;
+    } else {
+        *out = sl__agg_scalar((enum sl_type)sig->arg_type, s->u.k, sl__agg_dkey_value(s->u.k));
     }
 }
 
