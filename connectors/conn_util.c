@@ -88,3 +88,24 @@ bool sl__conn_has_scheme(const char *s, const char *scheme)
 {
     return strncasecmp(s, scheme, strlen(scheme)) == 0;
 }
+
+bool sl__conn_list_next(const char **cursor, const char **ret_item, size_t *ret_n)
+{
+    const char *p = *cursor;
+    if (p == NULL) {
+        return false;
+    }
+    const char *comma = strchr(p, ',');
+    size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+    while (n > 0 && *p == ' ') {
+        p++;
+        n--;
+    }
+    while (n > 0 && p[n - 1] == ' ') {
+        n--;
+    }
+    *cursor = comma != NULL ? comma + 1 : NULL;
+    *ret_item = p;
+    *ret_n = n;
+    return true;
+}

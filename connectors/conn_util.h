@@ -34,4 +34,11 @@ int sl__conn_hostport(const char *s, size_t len, bool need_port);
 /* Whether s begins with scheme (e.g. "mqtt://"), case-insensitive. */
 bool sl__conn_has_scheme(const char *s, const char *scheme);
 
+/* Walks a comma-separated option value, each item with spaces trimmed:
+ *   const char *cur = list, *item;
+ *   size_t n;
+ *   while (sl__conn_list_next(&cur, &item, &n)) { … item[0, n) … }
+ * Empty items are returned too (n == 0) so that checks can refuse them. */
+bool sl__conn_list_next(const char **cursor, const char **ret_item, size_t *ret_n);
+
 #endif

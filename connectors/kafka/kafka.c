@@ -62,25 +62,14 @@ static const struct {
 
 static int check_brokers(const char *s)
 {
-    const char *p = s;
-    for (;;) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-        while (n > 0 && *p == ' ') {
-            p++;
-            n--;
-        }
-        while (n > 0 && p[n - 1] == ' ') {
-            n--;
-        }
-        if (sl__conn_hostport(p, n, true) < 0) {
+    const char *cur = s, *item;
+    size_t n;
+    while (sl__conn_list_next(&cur, &item, &n)) {
+        if (sl__conn_hostport(item, n, true) < 0) {
             return -EINVAL;
         }
-        if (comma == NULL) {
-            return 0;
-        }
-        p = comma + 1;
     }
+    return 0;
 }
 
 static int kafka_check_source(const struct sl_source *src, sl_opt_report_fn report, void *ud)
@@ -100,39 +89,25 @@ static int kafka_check_source(const struct sl_source *src, sl_opt_report_fn repo
     }
 
     const char *topic = sl_options_str(o, "topic");
-    if (topic != NULL) {
-        const char *p = topic;
-        for (;;) {
-            const char *comma = strchr(p, ',');
-            size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-            while (n > 0 && *p == ' ') {
-                p++;
-                n--;
-            }
-            while (n > 0 && p[n - 1] == ' ') {
-                n--;
-            }
-            bool ok = n > 0 && (p[0] == '^' || n <= 249);
-            for (size_t i = 0; ok && p[0] != '^' && i < n; i++) {
-                unsigned char c = (unsigned char)p[i];
-                ok = isalnum(c) || c == '.' || c == '_' || c == '-';
-            }
-            if (!ok) {
-                struct sl_msgbuf tb;
-                sl_msgbuf_init(&tb);
-                sl_msgbuf_putn(&tb, p, n);
-                sl__conn_report(report, ud, o, "topic",
-                                "option 'topic' has an invalid topic name '%s': Kafka topic "
-                                "names are 1 to 249 letters, digits, '.', '_' and '-'",
-                                sl__conn_shown(&tmp, sl_msgbuf_str(&tb)));
-                sl_msgbuf_fini(&tb);
-                errors++;
-                break;
-            }
-            if (comma == NULL) {
-                break;
-            }
-            p = comma + 1;
+    const char *cur = topic, *p;
+    size_t n;
+    while (cur != NULL && sl__conn_list_next(&cur, &p, &n)) {
+        bool ok = n > 0 && (p[0] == '^' || n <= 249);
+        for (size_t i = 0; ok && p[0] != '^' && i < n; i++) {
+            unsigned char c = (unsigned char)p[i];
+            ok = isalnum(c) || c == '.' || c == '_' || c == '-';
+        }
+        if (!ok) {
+            struct sl_msgbuf tb;
+            sl_msgbuf_init(&tb);
+            sl_msgbuf_putn(&tb, p, n);
+            sl__conn_report(report, ud, o, "topic",
+                            "option 'topic' has an invalid topic name '%s': Kafka topic "
+                            "names are 1 to 249 letters, digits, '.', '_' and '-'",
+                            sl__conn_shown(&tmp, sl_msgbuf_str(&tb)));
+            sl_msgbuf_fini(&tb);
+            errors++;
+            break;
         }
     }
 

@@ -176,35 +176,19 @@ static int mqtt_check_source(const struct sl_source *src, sl_opt_report_fn repor
     }
 
     const char *topic = sl_options_str(o, "topic");
-    if (topic != NULL) {
-        const char *p = topic;
-        for (;;) {
-            const char *comma = strchr(p, ',');
-            size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-            const char *f = p;
-            while (n > 0 && *f == ' ') {
-                f++;
-                n--;
-            }
-            while (n > 0 && f[n - 1] == ' ') {
-                n--;
-            }
-            const char *why = check_filter(f, n);
-            if (why != NULL) {
-                struct sl_msgbuf fb;
-                sl_msgbuf_init(&fb);
-                sl_msgbuf_putn(&fb, f, n);
-                sl__conn_report(report, ud, o, "topic",
-                                "option 'topic' has an invalid filter '%s': %s",
-                                sl__conn_shown(&tmp, sl_msgbuf_str(&fb)), why);
-                sl_msgbuf_fini(&fb);
-                errors++;
-                break;
-            }
-            if (comma == NULL) {
-                break;
-            }
-            p = comma + 1;
+    const char *cur = topic, *f;
+    size_t n;
+    while (cur != NULL && sl__conn_list_next(&cur, &f, &n)) {
+        const char *why = check_filter(f, n);
+        if (why != NULL) {
+            struct sl_msgbuf fb;
+            sl_msgbuf_init(&fb);
+            sl_msgbuf_putn(&fb, f, n);
+            sl__conn_report(report, ud, o, "topic", "option 'topic' has an invalid filter '%s': %s",
+                            sl__conn_shown(&tmp, sl_msgbuf_str(&fb)), why);
+            sl_msgbuf_fini(&fb);
+            errors++;
+            break;
         }
     }
 

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "connectors/conn_util.h"
 #include "connectors/mqtt/mqtt_run.h"
 #include "engine/log.h"
 #include "engine/metrics.h"
@@ -167,18 +168,9 @@ static int split_filters(struct msrc *m, const char *topic, const char *group)
     }
     m->filters = sl_xcalloc((size_t)n, sizeof(char *));
     m->subs = sl_xcalloc((size_t)n, sizeof(char *));
-    const char *p = topic;
-    for (int i = 0; i < n; i++) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-        const char *f = p;
-        while (len > 0 && *f == ' ') {
-            f++;
-            len--;
-        }
-        while (len > 0 && f[len - 1] == ' ') {
-            len--;
-        }
+    const char *cur = topic, *f;
+    size_t len;
+    for (int i = 0; i < n && sl__conn_list_next(&cur, &f, &len); i++) {
         m->filters[i] = sl_xcalloc(1, len + 1);
         memcpy(m->filters[i], f, len);
         if (group != NULL) {
@@ -192,7 +184,6 @@ static int split_filters(struct msrc *m, const char *topic, const char *group)
             }
         }
         m->nf = i + 1;
-        p = comma != NULL ? comma + 1 : p + len;
     }
     return 0;
 }
