@@ -49,6 +49,57 @@ int sl_src_io_row(struct sl_src_io *io, const struct sl_value *row, const struct
 /* True once the engine asks sources to stop (shutdown). */
 bool sl_src_io_stopping(const struct sl_src_io *io);
 
+/* ---- Delivery guarantees: replay and commit (DESIGN.md, "Delivery guarantees") ----
+ *
+ * A durable source (Kafka; MQTT with --state-dir) has a commit() op. Positions are the
+ * connector's offsets within a watermark partition (Kafka offsets, MQTT log sequence
+ * numbers): increasing in the order messages are handed to the engine.
+ *
+ * Once every sink reading the source has acknowledged marker k, the engine calls commit()
+ * with, for each partition, the replay start (smallest position among events of windows not
+ * expired at `done`; hi when nothing is open), hi (the next position to read at marker k),
+ * and the partition's watermark at hi. The all-idle wall-clock advance is committed the same
+ * way before its marker is sent (done stays the acknowledged value, wm carries the advance).
+ *
+ * On start or assignment the connector reads its last record and calls sl_src_io_resume()
+ * for the partition before handing it any message, then delivers messages from the replay
+ * start: those below hi are replayed (folded only into windows not expired at done, nothing
+ * emitted, the rest counted replay_skipped); from hi on the partition is live with its
+ * watermark at wm. */
+
+#define SL_POS_NONE INT64_MIN /* no position / no watermark recorded */
+
+struct sl_commit_part {
+    int64_t start; /* replay start */
+    int64_t hi;    /* next position to read at the marker; SL_POS_NONE if p was never read */
+    int64_t wm;    /* p's watermark at hi, SL_POS_NONE if none */
+};
+
+struct sl_commit {
+    int64_t done; /* the source watermark at the acknowledged marker, SL_POS_NONE if none */
+    uint64_t seq; /* the marker */
+    int nparts;
+    const struct sl_commit_part *parts; /* index = watermark partition */
+};
+
+/* Partition p resumes from a record: replay up to hi (exclusive), then live at wm. Call
+ * before p's first message after open or assignment. Source thread. */
+void sl_src_io_resume(struct sl_src_io *io, int partition, int64_t done, int64_t wm, int64_t hi);
+/* The connector knows p has no more messages below hi (end of log or of partition): replay
+ * of p ends now even if position hi - 1 never came. Source thread. */
+void sl_src_io_replay_end(struct sl_src_io *io, int partition);
+/* Partition p is no longer read here (Kafka revocation, or never assigned): state built
+ * from it is discarded, never emitted, and p stops holding the source watermark back.
+ * Source thread. */
+void sl_src_io_revoke(struct sl_src_io *io, int partition);
+/* Partition p is assigned without a record (a fresh start): it holds the watermark back
+ * until it has events or goes idle. Source thread. */
+void sl_src_io_assign(struct sl_src_io *io, int partition);
+/* While p is behind (messages known to be waiting: Kafka lag > 0, paused for
+ * backpressure), it never counts as idle; idleness applies only at the partition's end.
+ * Source thread. */
+void sl_src_io_behind(struct sl_src_io *io, int partition, bool behind);
+
 /* Return values of poll(). */
 enum {
     SL_POLL_IDLE = 0, /* nothing right now */
@@ -78,6 +129,13 @@ struct sl_source_ops {
     /* Optional: registers the connector's own metrics (label source=name) with m; called once
      * after open, on the start-up thread. Returns 0 or a negative error (err set). */
     int (*metrics)(void *state, struct sl_metrics *m, const char *source, struct sl_err *err);
+    /* Optional, durable sources only: records c (above) durably before returning - Kafka
+     * commits every partition's replay start with metadata
+     * "sluice:1;done=<ms>;wm=<ms>;hi=<offset>" in one call; MQTT writes a log record and
+     * truncates to the smallest replay start. Returns 0, or < 0 when it could not (the
+     * engine tries again with a later marker; replay then starts earlier, nothing is lost).
+     * Source thread. */
+    int (*commit)(void *state, const struct sl_commit *c);
 };
 
 /* A finished result row as sinks see it. */

@@ -856,3 +856,30 @@ int sl__srcrt_metrics(struct sl__srcrt *s, struct sl_err *err)
     }
     return r;
 }
+
+/* ---- replay and commit (runtime.h) ---- */
+
+void sl_src_io_resume(struct sl_src_io *io, int partition, int64_t done, int64_t wm, int64_t hi)
+{
+    (void)io, (void)partition, (void)done, (void)wm, (void)hi;
+}
+
+void sl_src_io_replay_end(struct sl_src_io *io, int partition)
+{
+    (void)io, (void)partition;
+}
+
+void sl_src_io_revoke(struct sl_src_io *io, int partition)
+{
+    (void)io, (void)partition;
+}
+
+void sl_src_io_assign(struct sl_src_io *io, int partition)
+{
+    (void)io, (void)partition;
+}
+
+void sl_src_io_behind(struct sl_src_io *io, int partition, bool behind)
+{
+    (void)io, (void)partition, (void)behind;
+}
