@@ -1271,22 +1271,17 @@ static void progress_commits(struct sl__srcrt *s)
         return;
     }
     /* The newest recorded marker at or below k whose shards have all reported (markers
-     * sent while the ring was full were not recorded). */
+     * sent while every slot held an uncommitted one were not recorded). */
     struct pending *best = NULL;
-    uint64_t top = k < s->seq ? k : s->seq;
-    uint64_t from = s->committed + 1;
-    if (top >= NPENDING && from < top - NPENDING + 1) {
-        from = top - NPENDING + 1;
-    }
-    for (uint64_t i = from; i <= top; i++) {
-        struct pending *e = &s->pend[i % NPENDING];
-        if (atomic_load_explicit(&e->seq, memory_order_relaxed) != i) {
-            continue;
+    uint64_t bseq = 0;
+    for (int i = 0; i < NPENDING; i++) {
+        struct pending *e = &s->pend[i];
+        uint64_t q = atomic_load_explicit(&e->seq, memory_order_relaxed);
+        if (q > s->committed && q <= k && q > bseq &&
+            atomic_load_explicit(&e->reports, memory_order_acquire) >= s->reporters) {
+            best = e;
+            bseq = q;
         }
-        if (atomic_load_explicit(&e->reports, memory_order_acquire) < s->reporters) {
-            break;
-        }
-        best = e;
     }
     if (best == NULL) {
         return;
