@@ -5,3 +5,13 @@
 pkg_check_modules(LIBCURL REQUIRED IMPORTED_TARGET libcurl)
 pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
 target_link_libraries(sluice_core PUBLIC PkgConfig::LIBCURL PkgConfig::JANSSON)
+
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_FOUND)
+  add_test(NAME integration/lambda_offline
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/integration/lambda_offline.py
+                   $<TARGET_FILE:sluice> ${CMAKE_BINARY_DIR}/it/lambda_offline)
+  # The first run installs serverless-offline with npm ci (about a minute); later runs reuse it.
+  set_tests_properties(integration/lambda_offline PROPERTIES LABELS integration TIMEOUT 600
+                       SKIP_RETURN_CODE 77)
+endif()
