@@ -15,3 +15,10 @@ if(Python3_FOUND)
   set_tests_properties(integration/lambda_offline PROPERTIES LABELS integration TIMEOUT 600
                        SKIP_RETURN_CODE 77)
 endif()
+if(Python3_FOUND)
+  add_test(NAME integration/lambda_stub
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/integration/lambda_stub.py
+                   $<TARGET_FILE:sluice> ${CMAKE_BINARY_DIR}/it/lambda_stub)
+  set_tests_properties(integration/lambda_stub PROPERTIES LABELS integration TIMEOUT 180
+                       SKIP_RETURN_CODE 77)
+endif()

@@ -785,17 +785,14 @@ void sl__aws_chain_fini(struct sl__aws_chain *ch)
     memset(ch, 0, sizeof(*ch));
 }
 
-/* When cached credentials with this expiry should be fetched again. */
+/* When cached credentials with this expiry should be fetched again: SL_AWS_REFRESH_MS before
+ * they expire (as the SDKs do), but at most once a second for very short-lived ones. */
 static int64_t refresh_at(int64_t fetched_ms, int64_t expires_ms)
 {
     if (expires_ms == 0) {
         return INT64_MAX;
     }
     int64_t at = expires_ms - SL_AWS_REFRESH_MS;
-    int64_t floor = fetched_ms + (expires_ms - fetched_ms) / 2;
-    if (at < floor) {
-        at = floor; /* short-lived credentials: refresh half-way, not on every call */
-    }
     return at > fetched_ms + 1000 ? at : fetched_ms + 1000;
 }
 

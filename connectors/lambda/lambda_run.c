@@ -648,8 +648,13 @@ static int finish(struct lsink *k, struct slot *s, CURLcode cc)
         return dead_letter(k, j, res == RES_FUNCTION ? DL_FUNCTION : DL_RETRIES);
     }
     sl_counter_sw_inc(k->m_retries);
-    j->not_before = now + sl__lambda_backoff(j->attempts, BACKOFF_BASE_MS, BACKOFF_CAP_MS, rnd(k),
-                                             ra > 0 ? ra : 0);
+    int64_t wait =
+        sl__lambda_backoff(j->attempts, BACKOFF_BASE_MS, BACKOFF_CAP_MS, rnd(k), ra > 0 ? ra : 0);
+    if (k->stopping != NULL && atomic_load_explicit(k->stopping, memory_order_relaxed) &&
+        wait > 1000 && o != SL_LAMBDA_THROTTLED) {
+        wait = 1000; /* shutting down: retry soon rather than hold the exit up */
+    }
+    j->not_before = now + wait;
     return 0;
 }
 
