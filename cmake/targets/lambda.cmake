@@ -22,3 +22,11 @@ if(Python3_FOUND)
   set_tests_properties(integration/lambda_stub PROPERTIES LABELS integration TIMEOUT 180
                        SKIP_RETURN_CODE 77)
 endif()
+
+# Rows/s to the emulator with batching against batch_size = 1 (bench/RESULTS.md).
+if(SL_BENCH AND Python3_FOUND)
+  add_test(NAME bench/lambda
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/bench/bench_lambda.py
+                   $<TARGET_FILE:sluice>)
+  set_tests_properties(bench/lambda PROPERTIES LABELS bench TIMEOUT 900)
+endif()

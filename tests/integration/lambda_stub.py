@@ -163,6 +163,8 @@ got = sorted(x["temp"] for r in ok for x in records(r))
 check(got == [float(i) for i in range(N)], "thr: every row acknowledged exactly once")
 check(max(r["in_flight"] for r in t) <= 4, "thr: at most max_in_flight = 4 calls at once")
 check(max(r["in_flight"] for r in t) >= 2, "thr: several calls at once")
+conns = {r["peer_port"] for r in t}
+check(len(conns) <= 4, f"thr: {len(t)} calls over {len(conns)} reused connections (<= 4)")
 check(lt.metric(m, "sluice_lambda_invocations_total", sink="thr", result="throttled") == 3,
       "thr: 3 throttled invocations counted")
 check(lt.metric(m, "sluice_lambda_in_flight_limit", sink="thr") <= 4, "thr: AIMD limit <= max")

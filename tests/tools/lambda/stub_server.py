@@ -8,7 +8,8 @@ port to PORTFILE once it listens, then serves until killed.
       A Lambda Invoke API endpoint. Every request is appended to LOG as one JSON line:
       {"n", "t", "method", "target" (the request line's path, as sent), "headers" (list of
       [name, value] in order), "body", "in_flight" (requests being served when it arrived),
-      "status"}. SCRIPT (JSON) says how to answer:
+      "status", "function" (decoded from the path), "peer_port" (the client's TCP port: one
+      per connection)}. SCRIPT (JSON) says how to answer:
         {"rules": [ {"function": "f" (optional, compared with the decoded name in the path),
                      "times": N (optional: only the first N matching requests),
                      "status": 429, "headers": {...}, "body": "...",
@@ -97,7 +98,8 @@ class Invoke(BaseHTTPRequestHandler):
             out = (ans.get("body") or "").encode()
         log({"n": seq, "t": time.time(), "method": "POST", "target": self.path,
              "headers": [[k, v] for k, v in self.headers.items()], "body": body,
-             "in_flight": flying, "status": status, "function": fn})
+             "in_flight": flying, "status": status, "function": fn,
+             "peer_port": self.client_address[1]})
         try:
             self.send_response(status)
             for k, v in (ans.get("headers") or {}).items():
