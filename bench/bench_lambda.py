@@ -10,6 +10,7 @@ is acknowledged); rows/s = N / wall time of the run. The emulator's handler appe
 batch to a file, and the bench checks that all N rows arrived.
 
 usage: bench/bench_lambda.py SLUICE_BINARY [N_BATCHED] [N_SINGLE]
+Exits 1 when a run fails or rows go missing, never because of timing.
 """
 import json
 import os
@@ -105,6 +106,7 @@ def arrived(name):
 
 print(f"{'run':<46} {'rows':>7} {'seconds':>8} {'rows/s':>9} {'cpu s/10k rows':>15}")
 res = {}
+missing = False
 for name, port, fn, n, batch in (
         ("emu_batched", lport, "sluice-dev-collect", n_batched, 100),
         ("emu_single", lport, "sluice-dev-collect", n_single, 1),
@@ -121,8 +123,10 @@ for name, port, fn, n, batch in (
         got = arrived(name)
         if got != n:
             print(f"  !! {got} of {n} rows reached the handler")
+            missing = True
 if "emu_batched" in res and "emu_single" in res:
     print(f"batching speed-up against the emulator: {res['emu_batched'] / res['emu_single']:.0f}x")
 if "stub_batched" in res and "stub_single" in res:
     print(f"batching speed-up against the stub: {res['stub_batched'] / res['stub_single']:.0f}x")
 lt.stop_all()
+sys.exit(1 if missing or len(res) < 4 else 0)
