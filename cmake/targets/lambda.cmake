@@ -31,3 +31,22 @@ if(SL_BENCH AND Python3_FOUND)
                    $<TARGET_FILE:sluice> 5000 300)
   set_tests_properties(bench/lambda PROPERTIES LABELS bench TIMEOUT 600)
 endif()
+
+# Fuzz target for the credential parsers and Retry-After (tests/tools/lambda/fuzz_creds.c):
+# libFuzzer with SL_FUZZ, else the seed corpus replayed as an ordinary test (label fuzz).
+add_executable(fuzz_lambda_creds ${CMAKE_SOURCE_DIR}/tests/tools/lambda/fuzz_creds.c)
+target_link_libraries(fuzz_lambda_creds PRIVATE sluice_core)
+if(SL_FUZZ)
+  target_compile_definitions(fuzz_lambda_creds PRIVATE SL_FUZZ)
+  target_link_options(fuzz_lambda_creds PRIVATE -fsanitize=fuzzer)
+  file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz_lambda_creds_corpus)
+  add_test(NAME fuzz/fuzz_lambda_creds
+           COMMAND fuzz_lambda_creds -runs=200000 -timeout=10
+                   ${CMAKE_BINARY_DIR}/fuzz_lambda_creds_corpus
+                   ${CMAKE_SOURCE_DIR}/tests/tools/lambda/corpus)
+  set_tests_properties(fuzz/fuzz_lambda_creds PROPERTIES LABELS fuzz TIMEOUT 900)
+else()
+  file(GLOB SL_LAMBDA_CORPUS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/tools/lambda/corpus/*)
+  add_test(NAME fuzz/fuzz_lambda_creds_replay COMMAND fuzz_lambda_creds ${SL_LAMBDA_CORPUS})
+  set_tests_properties(fuzz/fuzz_lambda_creds_replay PROPERTIES LABELS fuzz TIMEOUT 120)
+endif()
