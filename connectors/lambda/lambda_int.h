@@ -103,6 +103,11 @@ enum sl__lambda_outcome {
 /* status 0 means the request failed below HTTP (curl error). */
 enum sl__lambda_outcome sl__lambda_classify(long status, bool event, bool function_error);
 
+/* Whether this libcurl encodes the path itself when it builds SigV4's canonical request (1),
+ * or signs the URL's path as it is (0): found by signing one request into a socketpair and
+ * checking the signature against both forms. < 0 when it cannot tell. No network. */
+int sl__lambda_curl_encodes_path(void);
+
 /* Retry-After as seconds or an HTTP date, relative to now_ms; -1 if absent or unreadable. */
 int64_t sl__lambda_retry_after(const char *value, int64_t now_ms);
 

@@ -30,17 +30,26 @@
  *
  * SigV4: libcurl signs with CURLOPT_AWS_SIGV4 "aws:amz:<region>:lambda". The Invoke path
  * holds the function name URL-encoded (an ARN's colons become %3A); SigV4 for services other
- * than S3 signs that path encoded once more (%253A). libcurl before 8.10 signs the URL's path
- * as it is, so there the URL carries the canonical (twice-encoded) path and
- * CURLOPT_REQUEST_TARGET the path actually sent. Credentials come from creds.c's chain and
- * are refreshed before they expire; they are never logged (no CURLOPT_VERBOSE, errors name
- * only status codes and AWS error types).
+ * than S3 signs that path encoded once more (%253A). libcurl up to 8.x signs the URL's path
+ * as it is; at open, a request signed into a socketpair shows which kind this libcurl is
+ * (sl__lambda_curl_encodes_path). When it signs paths as they are, the URL carries the
+ * canonical (twice-encoded) path and CURLOPT_REQUEST_TARGET the path actually sent. Credentials
+ * come from creds.c's chain and are refreshed before they expire; they are never logged (no
+ * CURLOPT_VERBOSE, errors name only status codes and AWS error types).
  *
  * Threads: open/close on the start-up thread, write on the sink thread.
  */
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -959,11 +968,173 @@ static bool arn_region(const char *fn, char *out, size_t cap)
     return true;
 }
 
-static bool curl_signs_encoded_path(void)
+/* ---- how this libcurl builds SigV4's canonical path ----
+ *
+ * libcurl 7.75-8.x signs the URL's path as it is; later versions encode it (once more) for
+ * services other than S3, as AWS does. Rather than trust a version number, sign one request
+ * to an abstract Unix socket (no file, no network) and check its signature against both
+ * canonical forms. */
+
+static void hex(const unsigned char *d, size_t n, char *out)
 {
-    /* libcurl 8.10 and later URI-encode the path themselves for services other than S3. */
-    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-    return v->version_num >= 0x080a00;
+    static const char h[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = h[d[i] >> 4];
+        out[2 * i + 1] = h[d[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static void hmac(const void *key, size_t klen, const char *msg, unsigned char out[32])
+{
+    unsigned int n = 32;
+    HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, strlen(msg), out, &n);
+}
+
+/* The signature AWS computes for GET <canon> with headers host;x-amz-date and no body. */
+static void aws_sig(const char *canon, const char *host, const char *amzdate, char out[65])
+{
+    unsigned char h[32], k1[32], k2[32];
+    char chex[65], empty[65], cr[512], sts[512], date[9];
+    SHA256((const unsigned char *)"", 0, h);
+    hex(h, 32, empty);
+    snprintf(cr, sizeof(cr), "GET\n%s\n\nhost:%s\nx-amz-date:%s\n\nhost;x-amz-date\n%s", canon,
+             host, amzdate, empty);
+    SHA256((const unsigned char *)cr, strlen(cr), h);
+    hex(h, 32, chex);
+    snprintf(date, sizeof(date), "%.8s", amzdate);
+    snprintf(sts, sizeof(sts), "AWS4-HMAC-SHA256\n%s\n%s/us-east-1/lambda/aws4_request\n%s",
+             amzdate, date, chex);
+    hmac("AWS4probe", 9, date, k1);
+    hmac(k1, 32, "us-east-1", k2);
+    hmac(k2, 32, "lambda", k1);
+    hmac(k1, 32, "aws4_request", k2);
+    hmac(k2, 32, sts, k1);
+    hex(k1, 32, out);
+}
+
+static size_t probe_sink(char *p, size_t size, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return size * n;
+}
+
+/* The value of header name (with ": ") in an HTTP request head, copied into out. */
+static bool head_value(const char *req, const char *name, char *out, size_t cap)
+{
+    const char *p = strcasestr(req, name);
+    if (p == NULL) {
+        return false;
+    }
+    p += strlen(name);
+    size_t n = strcspn(p, "\r\n");
+    if (n >= cap) {
+        return false;
+    }
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return true;
+}
+
+int sl__lambda_curl_encodes_path(void)
+{
+    /* A listening abstract Unix socket (no file, no network) that curl connects to. */
+    int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (ls < 0) {
+        return -errno;
+    }
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    static _Atomic int seq;
+    char name[64];
+    int nl = snprintf(name, sizeof(name), "sluice-sigv4-probe-%ld-%d", (long)getpid(),
+                      atomic_fetch_add(&seq, 1));
+    memcpy(sa.sun_path + 1, name, (size_t)nl);
+    int r = -EPROTO, cs = -1;
+    CURL *e = NULL;
+    CURLM *m = NULL;
+    if (bind(ls, (struct sockaddr *)&sa,
+             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)nl)) < 0 ||
+        listen(ls, 1) < 0) {
+        r = -errno;
+        goto out;
+    }
+    e = curl_easy_init();
+    m = curl_multi_init();
+    if (e == NULL || m == NULL) {
+        r = -ENOMEM;
+        goto out;
+    }
+    curl_easy_setopt(e, CURLOPT_URL, "http://localhost/p/a%3Ab");
+    curl_easy_setopt(e, CURLOPT_ABSTRACT_UNIX_SOCKET, name);
+    curl_easy_setopt(e, CURLOPT_AWS_SIGV4, "aws:amz:us-east-1:lambda");
+    curl_easy_setopt(e, CURLOPT_USERNAME, "AKIDPROBE");
+    curl_easy_setopt(e, CURLOPT_PASSWORD, "probe");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, probe_sink);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 2000L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    curl_multi_add_handle(m, e);
+    char req[4096];
+    size_t got = 0;
+    bool answered = false;
+    int64_t deadline = sl_mono_ms() + 2000;
+    for (int running = 1; running > 0 && sl_mono_ms() < deadline;) {
+        curl_multi_perform(m, &running);
+        if (cs < 0) {
+            cs = accept4(ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        }
+        if (cs >= 0 && !answered) {
+            ssize_t n = recv(cs, req + got, sizeof(req) - 1 - got, 0);
+            if (n > 0) {
+                got += (size_t)n;
+                req[got] = '\0';
+            }
+            if (strstr(req, "\r\n\r\n") != NULL || got == sizeof(req) - 1) {
+                static const char resp[] = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+                answered = write(cs, resp, sizeof(resp) - 1) == (ssize_t)(sizeof(resp) - 1);
+            }
+        }
+        curl_multi_poll(m, NULL, 0, 10, NULL);
+    }
+    if (got == 0) {
+        r = -EIO;
+        goto out;
+    }
+    req[got] = '\0';
+    char host[128], amzdate[32], auth[512];
+    if (!head_value(req, "\nHost: ", host, sizeof(host)) ||
+        !head_value(req, "\nX-Amz-Date: ", amzdate, sizeof(amzdate)) ||
+        !head_value(req, "\nAuthorization: ", auth, sizeof(auth)) ||
+        strstr(auth, "SignedHeaders=host;x-amz-date,") == NULL) {
+        goto out;
+    }
+    const char *sig = strstr(auth, "Signature=");
+    if (sig == NULL) {
+        goto out;
+    }
+    sig += 10;
+    char want[65];
+    aws_sig("/p/a%253Ab", host, amzdate, want);
+    if (strncmp(sig, want, 64) == 0) {
+        r = 1;
+        goto out;
+    }
+    aws_sig("/p/a%3Ab", host, amzdate, want);
+    if (strncmp(sig, want, 64) == 0) {
+        r = 0;
+    }
+out:
+    if (m != NULL && e != NULL) {
+        curl_multi_remove_handle(m, e);
+    }
+    curl_easy_cleanup(e);
+    curl_multi_cleanup(m);
+    if (cs >= 0) {
+        close(cs);
+    }
+    close(ls);
+    return r;
 }
 
 static void lsink_close(void *state);
@@ -1003,7 +1174,14 @@ static int build_url(struct lsink *k, const char *endpoint, struct sl_err *err)
     bool differs = wire.len != canon.len || memcmp(wire.p, canon.p, wire.len) != 0;
     struct sl_buf url;
     sl_buf_init(&url);
-    if (differs && !curl_signs_encoded_path()) {
+    int encodes = differs ? sl__lambda_curl_encodes_path() : 1;
+    if (encodes < 0) {
+        sl_log(SL_LOG_WARN, "lambda",
+               "sink %s: cannot tell how libcurl %s signs paths (%s); assuming it signs them "
+               "as they are",
+               k->name, curl_version_info(CURLVERSION_NOW)->version, strerror(-encodes));
+    }
+    if (differs && encodes <= 0) {
         r = sl_buf_appendf(&url, "%s%s", base.p, canon.p);
         k->target = strdup(wire.p);
         if (k->target == NULL) {

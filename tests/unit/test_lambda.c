@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
 
 #include "connectors/lambda/lambda_int.h"
 
@@ -378,6 +379,19 @@ static void test_chain_refresh_failure(void **state)
     sl__aws_chain_fini(&ch);
 }
 
+static void test_curl_probe(void **state)
+{
+    (void)state;
+    /* libcurl 7.x (Debian 12: 7.88) signs the URL's path as it is: the sink must put the
+     * canonical path in the URL and the wire path in CURLOPT_REQUEST_TARGET. */
+    int r = sl__lambda_curl_encodes_path();
+    assert_true(r == 0 || r == 1);
+    if (curl_version_info(CURLVERSION_NOW)->version_num < 0x080000) {
+        assert_int_equal(r, 0);
+    }
+    assert_int_equal(sl__lambda_curl_encodes_path(), r); /* stable */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -393,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_sts),
         cmocka_unit_test(test_chain_env_and_file),
         cmocka_unit_test(test_chain_refresh_failure),
+        cmocka_unit_test(test_curl_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
