@@ -65,7 +65,7 @@
 
 #define MIB                ((size_t)1 << 20)
 #define RESP_KEEP          4096  /* response bytes kept for error reasons */
-#define BACKOFF_BASE_MS    100   /* first retry after 50..100 ms */
+#define BACKOFF_BASE_MS    500   /* first retry after 250..500 ms; 5 retries span 8-16 s */
 #define BACKOFF_CAP_MS     20000 /* no retry waits longer, Retry-After excepted */
 #define RETRY_AFTER_CAP_MS (15 * 60 * 1000)
 
