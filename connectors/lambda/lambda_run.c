@@ -113,6 +113,7 @@ struct slot {
 struct lsink {
     const struct sl_plan *plan;
     const char *name, *function;
+    char logkey[64]; /* rate-limited log lines of this sink */
     char region[40];
     char sigv4[80];
     char *url;    /* what libcurl connects to and, before 8.10, signs */
@@ -396,7 +397,7 @@ static int dead_letter(struct lsink *k, struct job *j, int why)
     sl_counter_sw_add(k->m_dl[why], (uint64_t)j->n);
     j->done = true;
     if (k->dl == NULL) {
-        sl_log_keyed(k->name, 10, SL_LOG_WARN, "lambda",
+        sl_log_keyed(k->logkey, 10, SL_LOG_WARN, "lambda",
                      "sink %s: %d rows failed (%s: %s) and no dead_letter is set; they are "
                      "dropped",
                      k->name, j->n, dl_names[why], j->reason);
@@ -427,7 +428,7 @@ static int dead_letter(struct lsink *k, struct job *j, int why)
         r = -EIO;
     }
     if (r < 0) {
-        sl_log_keyed(k->name, 10, SL_LOG_ERROR, "lambda",
+        sl_log_keyed(k->logkey, 10, SL_LOG_ERROR, "lambda",
                      "sink %s: cannot write the dead letter %s: %s", k->name, k->dl_path,
                      strerror(-r));
         return r;
@@ -716,7 +717,8 @@ static int run_jobs(struct lsink *k)
                 sl_counter_sw_inc(k->m_cred_err);
                 snprintf(j->reason, sizeof(j->reason), "no credentials: %.256s",
                          k->chain.last_error);
-                sl_log_keyed(k->name, 10, SL_LOG_WARN, "lambda", "sink %s: %s", k->name, j->reason);
+                sl_log_keyed(k->logkey, 10, SL_LOG_WARN, "lambda", "sink %s: %s", k->name,
+                             j->reason);
                 j->attempts++;
                 j->status = 0;
                 if (j->attempts > k->retries) {
@@ -1204,20 +1206,19 @@ out:
 static int lsink_open(const struct sl_plan *plan, const struct sl_sink_env *env, void **ret_state,
                       struct sl_err *err)
 {
-    static bool global_done;
-    if (!global_done) {
-        /* Start-up thread, before any sink thread exists. */
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        global_done = true;
-    }
+    /* Reference-counted; thread-safe in the libcurl versions that have CURLOPT_AWS_SIGV4's
+     * companions used here (7.84+), and called before this sink's thread exists. */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct sl_options *o = &plan->sink_opts;
     struct lsink *k = calloc(1, sizeof(*k));
     int r;
     if (k == NULL) {
+        curl_global_cleanup();
         return sl_err_set(err, -ENOMEM, "out of memory");
     }
     *ret_state = NULL;
     k->plan = plan;
+    snprintf(k->logkey, sizeof(k->logkey), "lambda:%s", plan->name);
     k->name = plan->name;
     k->function = sl_options_str(o, "function");
     k->event = sl_options_int(o, "invocation_type", INV_REQUEST_RESPONSE) == INV_EVENT;
@@ -1384,6 +1385,7 @@ static void lsink_close(void *state)
     sl_buf_fini(&k->prefix);
     sl_buf_fini(&k->line);
     free(k);
+    curl_global_cleanup();
 }
 
 const struct sl_sink_ops sl_lambda_sink_ops = {

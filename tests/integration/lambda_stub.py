@@ -218,7 +218,7 @@ with open(small, "w") as f:
     f.write("".join(json.dumps(e) + "\n" for e in events[:20]))
 
 
-def cred_run(name, env, rate=0, expect_rc=0):
+def cred_run(name, env, rate=0, expect_rc=0, endpoint=True):
     qq = os.path.join(work, f"q_{name}.sql")
     dlp = os.path.join(work, f"{name}.dl.jsonl")
     with open(qq, "w") as f:
@@ -226,7 +226,8 @@ def cred_run(name, env, rate=0, expect_rc=0):
 CREATE SOURCE ev (device TEXT, temp DOUBLE, ts TIMESTAMP, note TEXT)
 WITH (connector = 'file', path = '{small}', rate = '{rate}');
 CREATE SINK s WITH (connector = 'lambda', function = 'fn-{name}', region = 'us-east-2',
-    endpoint = '{ep}', batch_size = '5', retries = '1', dead_letter = '{dlp}') AS
+    {f"endpoint = '{ep}'," if endpoint else ""} batch_size = '5', retries = '1',
+    dead_letter = '{dlp}') AS
 SELECT device, temp FROM ev;
 """)
     r = subprocess.run([sluice, "run", "--http", "off", qq], env={**base_env, **env},
@@ -253,8 +254,11 @@ def delivered(name):
 first20 = [float(i) for i in range(20)]
 # environment, no token
 SECRETS["AKIDENV"] = {"secret": "env-secret", "token": None}
-cred_run("env", {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "env-secret"})
-check(set(keys_used("env")) == {"AKIDENV"} and delivered("env") == first20, "env credentials")
+# (and the endpoint from AWS_ENDPOINT_URL_LAMBDA, as the SDKs read it, when the sink has none)
+cred_run("env", {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "env-secret",
+                 "AWS_ENDPOINT_URL_LAMBDA": ep}, endpoint=False)
+check(set(keys_used("env")) == {"AKIDENV"} and delivered("env") == first20,
+      "env credentials, endpoint from AWS_ENDPOINT_URL_LAMBDA")
 
 # shared file, AWS_PROFILE
 credfile = os.path.join(work, "credentials")
