@@ -17,23 +17,24 @@
  * X-Amz-Function-Error, Event by a 202. 429 is retried no earlier than Retry-After (or the
  * body's retryAfterSeconds) and halves the in-flight limit, which grows back by one per
  * round of successes (AIMD). 5xx, timeouts, connection failures and 401/403 are retried with
- * capped, jittered exponential backoff; a function error is retried the same way. After
+ * capped (20 s), jittered exponential backoff from 500 ms; a function error is retried the
+ * same way. After
  * `retries` retries the batch goes to the dead letter with the reason. 413 splits the batch
  * in two (no retry counted); a single row too large for batch_bytes, or one Lambda refuses
  * with 413, goes to the dead letter at once, as do 404 (no such function) and other 4xx.
  *
  * The dead letter is a JSON Lines file, one line per failed batch:
- * {"time": "…", "sink": "…", "function": "…", "reason": "…", "status": 500, "attempts": 6,
- * "records": […]}. Without a dead_letter option, failed rows are counted and logged only.
- * Counters (label sink=name) say which rows were acknowledged and which dead-lettered, by
+ * {"time": "…", "sink": "…", "function": "…", "reason": "…", "detail": "…", "status": 500,
+ * "attempts": 6, "records": […]}. Without a dead_letter option, failed rows are counted and logged
+ * only. Counters (label sink=name) say which rows were acknowledged and which dead-lettered, by
  * reason; acknowledged + dead-lettered = rows written.
  *
  * SigV4: libcurl signs with CURLOPT_AWS_SIGV4 "aws:amz:<region>:lambda". The Invoke path
  * holds the function name URL-encoded (an ARN's colons become %3A); SigV4 for services other
- * than S3 signs that path encoded once more (%253A). libcurl up to 8.x signs the URL's path
- * as it is; at open, a request signed into a socketpair shows which kind this libcurl is
- * (sl__lambda_curl_encodes_path). When it signs paths as they are, the URL carries the
- * canonical (twice-encoded) path and CURLOPT_REQUEST_TARGET the path actually sent. Credentials
+ * than S3 signs that path encoded once more (%253A). libcurl 7.x (Debian 12: 7.88) signs the
+ * URL's path as it is; at open, a request signed to an abstract Unix socket shows which kind
+ * this libcurl is (sl__lambda_curl_encodes_path). When it signs paths as they are, the URL carries
+ * the canonical (twice-encoded) path and CURLOPT_REQUEST_TARGET the path actually sent. Credentials
  * come from creds.c's chain and are refreshed before they expire; they are never logged (no
  * CURLOPT_VERBOSE, errors name only status codes and AWS error types).
  *
