@@ -42,6 +42,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -1177,7 +1178,16 @@ static int build_url(struct lsink *k, const char *endpoint, struct sl_err *err)
     bool differs = wire.len != canon.len || memcmp(wire.p, canon.p, wire.len) != 0;
     struct sl_buf url;
     sl_buf_init(&url);
-    int encodes = differs ? sl__lambda_curl_encodes_path() : 1;
+    /* The answer is the same for the whole process: probe once. */
+    static _Atomic int cached = INT_MIN;
+    int encodes = 1;
+    if (differs) {
+        encodes = atomic_load(&cached);
+        if (encodes == INT_MIN) {
+            encodes = sl__lambda_curl_encodes_path();
+            atomic_store(&cached, encodes);
+        }
+    }
     if (encodes < 0) {
         sl_log(SL_LOG_WARN, "lambda",
                "sink %s: cannot tell how libcurl %s signs paths (%s); assuming it signs them "
