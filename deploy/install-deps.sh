@@ -13,7 +13,11 @@ pkgs=(
     libsimdjson-dev g++
     python3 valgrind
     redis-server redis-tools
+    python3-botocore
 )
+# The Lambda sink's tests run serverless-offline (npm, from tests/tools/lambda's lock file) on
+# the machine's Node.js; Debian's nodejs/npm only when none is installed.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
 missing=()
 for p in "${pkgs[@]}"; do
