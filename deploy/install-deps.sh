@@ -13,17 +13,27 @@ pkgs=(
     libsimdjson-dev g++
     python3 valgrind
     redis-server redis-tools
+    podman runc debootstrap   # the container test (../shared/CONTAINERS.md)
 )
 
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-    exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-SUDO=""
-[ "$(id -u)" = 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# npm packages of the deploy checks (tests/tools/deploycheck: schema validators, a Prometheus
+# text-format parser, a PromQL parser), from the lock file; skipped when they are current.
+here="$(cd "$(dirname "$0")/.." && pwd)"
+dc="$here/tests/tools/deploycheck"
+if command -v npm >/dev/null && [ -f "$dc/package-lock.json" ] &&
+   ! cmp -s "$dc/package-lock.json" "$dc/node_modules/.sluice-lock"; then
+    (cd "$dc" && npm ci --no-audit --no-fund --loglevel=error >/dev/null &&
+     cp package-lock.json node_modules/.sluice-lock)
+fi

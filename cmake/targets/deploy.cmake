@@ -1,0 +1,17 @@
+# Deploy checks (issue 10): the container image built and run with podman, the compose file and
+# Kubernetes manifests validated against their schemas, the Grafana dashboard's metric names
+# and /metrics checked by independent parsers from npm (tests/tools/deploycheck), and every
+# SQL example of docs/queries.md checked by `sluice check`.
+#
+# Label `container`: only the release pass of tests/run.sh runs it (the sanitizer passes
+# select other labels). Label `deploy`: the schema and documentation checks.
+# Exit status 77 means a tool is missing (deploy/install-deps.sh installs them): skipped.
+find_package(Python3 COMPONENTS Interpreter)
+find_program(SL_NODE node)
+if(Python3_FOUND)
+  add_test(NAME container/smoke
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/integration/container_smoke.py
+                   ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/it/container_smoke)
+  set_tests_properties(container/smoke PROPERTIES LABELS container TIMEOUT 1500
+                       SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+endif()
