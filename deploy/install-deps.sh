@@ -14,6 +14,7 @@ pkgs=(
     python3 valgrind
     redis-server redis-tools
     podman runc debootstrap   # the container test (../shared/CONTAINERS.md)
+    python3-kubernetes python3-yaml   # deploy/k8s_fields: field names of the manifests
 )
 
 missing=()

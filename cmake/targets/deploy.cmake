@@ -15,3 +15,21 @@ if(Python3_FOUND)
   set_tests_properties(container/smoke PROPERTIES LABELS container TIMEOUT 1500
                        SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
 endif()
+if(SL_NODE)
+  add_test(NAME deploy/schemas
+           COMMAND ${SL_NODE} ${CMAKE_SOURCE_DIR}/tests/integration/deploy_schemas.js
+                   ${CMAKE_SOURCE_DIR})
+  set_tests_properties(deploy/schemas PROPERTIES LABELS deploy TIMEOUT 120 SKIP_RETURN_CODE 77)
+  add_test(NAME deploy/metrics
+           COMMAND ${SL_NODE} ${CMAKE_SOURCE_DIR}/tests/integration/deploy_metrics.js
+                   $<TARGET_FILE:sluice> ${CMAKE_BINARY_DIR}/it/deploy_metrics
+                   ${CMAKE_SOURCE_DIR}/deploy/grafana/sluice-dashboard.json)
+  set_tests_properties(deploy/metrics PROPERTIES LABELS deploy TIMEOUT 120 SKIP_RETURN_CODE 77)
+endif()
+# Debian's python3-kubernetes lives in the system Python, whatever python3 is first on PATH.
+if(EXISTS /usr/bin/python3)
+  add_test(NAME deploy/k8s_fields
+           COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/integration/deploy_k8s_fields.py
+                   ${CMAKE_SOURCE_DIR})
+  set_tests_properties(deploy/k8s_fields PROPERTIES LABELS deploy TIMEOUT 60 SKIP_RETURN_CODE 77)
+endif()

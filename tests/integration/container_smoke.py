@@ -147,12 +147,25 @@ check(added_mb <= 40, "runtime stage adds at most 40 MB to the base (%.1f MB)" %
 
 # ---------------------------------------------------------------- the peers
 mq_port, redis_port, http_port = free_port(), free_port(), free_port()
+# The broker runs deploy/mosquitto/mosquitto.conf (the compose file's), on a loopback port and
+# with its database here; mosquitto started as root drops to its own user, hence the mode.
+mq_data = os.path.join(work, "mosquitto-data")
+os.makedirs(mq_data)
+os.chmod(mq_data, 0o777)
+with open(os.path.join(src, "deploy/mosquitto/mosquitto.conf")) as f:
+    mq_conf = f.read()
+mq_conf, n1 = re.subn(r"^listener 1883$", "listener %d 127.0.0.1" % mq_port, mq_conf, flags=re.M)
+mq_conf, n2 = re.subn(r"^persistence_location .*$", "persistence_location %s/" % mq_data, mq_conf,
+                      flags=re.M)
+check(n1 == 1 and n2 == 1, "deploy/mosquitto/mosquitto.conf has one listener and one location")
 with open(os.path.join(work, "mosquitto.conf"), "w") as f:
-    f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % mq_port)
+    f.write(mq_conf)
 procs.append(subprocess.Popen([MOSQ, "-c", os.path.join(work, "mosquitto.conf")],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+# Redis as the compose file runs it: AOF on.
 procs.append(subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                               "--save", "", "--appendonly", "no", "--dir", work],
+                               "--save", "", "--appendonly", "yes", "--appendfsync", "everysec",
+                               "--dir", work],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
 
