@@ -97,6 +97,29 @@ static int set_flag(struct run_flags *f, const char *name, const char *val)
     return 0;
 }
 
+/* The end-of-run counters: as text on stderr, or with --log-format json one log line per
+ * summary line (component "summary"), so that a log collector reading JSON sees only JSON. */
+static void print_summary(struct sl_engine *eng, enum sl_log_format format)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = format == SL_LOG_JSON ? open_memstream(&buf, &len) : NULL;
+    if (mem == NULL) {
+        sl_engine_summary(eng, stderr);
+        return;
+    }
+    sl_engine_summary(eng, mem);
+    fclose(mem);
+    for (char *line = buf, *nl; line != NULL && *line != '\0'; line = nl != NULL ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl != NULL) {
+            *nl = '\0';
+        }
+        sl_log(SL_LOG_INFO, "summary", "%s", line);
+    }
+    free(buf);
+}
+
 static const char *const flag_names[] = {"workers",          "http",         "state-dir",
                                          "shutdown-timeout", "memory-limit", "fsync",
                                          "log-level",        "log-format",   NULL};
@@ -209,7 +232,7 @@ static int cmd_run(int argc, char **argv)
         return 1;
     }
     int code = sl_engine_run(eng);
-    sl_engine_summary(eng, stderr);
+    print_summary(eng, format);
     sl_engine_free(eng);
     sl_catalog_free(cat);
     return code;

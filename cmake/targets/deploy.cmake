@@ -33,3 +33,14 @@ if(EXISTS /usr/bin/python3)
                    ${CMAKE_SOURCE_DIR})
   set_tests_properties(deploy/k8s_fields PROPERTIES LABELS deploy TIMEOUT 60 SKIP_RETURN_CODE 77)
 endif()
+if(Python3_FOUND)
+  # Logs as a collector reads them: label integration, so the sanitizer passes run it too.
+  add_test(NAME integration/deploy_logs
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/integration/deploy_logs.py
+                   $<TARGET_FILE:sluice> ${CMAKE_BINARY_DIR}/it/deploy_logs)
+  set_tests_properties(integration/deploy_logs PROPERTIES LABELS integration TIMEOUT 180)
+  add_test(NAME deploy/docs
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/integration/deploy_docs.py
+                   $<TARGET_FILE:sluice> ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/it/deploy_docs)
+  set_tests_properties(deploy/docs PROPERTIES LABELS deploy TIMEOUT 120)
+endif()
