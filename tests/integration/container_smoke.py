@@ -15,6 +15,8 @@ debian:bookworm-slim made by deploy/local-base-image.sh when it is missing), the
     published to a mosquitto started here, and writes exactly the rows computed below by
     hand-written arithmetic (an oracle sharing no code with Sluice) into a redis-server started
     here; both peers listen on loopback ports chosen here;
+  * `sluice health` reaches the engine through a 0.0.0.0 address; once mosquitto is stopped the
+    HEALTHCHECK fails and /readyz says why;
   * SIGTERM (podman stop) ends the engine with exit status 0.
 
 It prints the image size, the time from `podman run` to ready and the idle RSS of the engine
@@ -336,6 +338,20 @@ rings = 8 + 2 * (4 + 1)
 print("idle RSS: %.1f MB (%d MiB of it prefaulted rings)" % (rss_kb / 1024, rings))
 check(rss_kb / 1024 - rings <= 20, "idle RSS less the prefaulted rings at most 20 MB (%.1f MB)"
       % (rss_kb / 1024 - rings))
+
+# The image's SLUICE_HTTP is 0.0.0.0:9090, a listening address: `sluice health` must reach the
+# engine through it (Linux connects 0.0.0.0 to the local host).
+r = podman("exec", "-e", "SLUICE_HTTP=0.0.0.0:%d" % http_port, container, "sluice", "health")
+check(r.returncode == 0, "`sluice health` with SLUICE_HTTP=0.0.0.0:PORT reaches the engine")
+
+# The health check can fail: without its broker the engine is not ready, and says why.
+procs[0].terminate()
+procs[0].wait(timeout=10)
+unhealthy = wait_for(lambda: podman("healthcheck", "run", container).returncode != 0,
+                     "the HEALTHCHECK to fail once mosquitto is gone", 30)
+code, body = http_get("/readyz")
+check(unhealthy and code == 503 and "not connected" in body,
+      "mosquitto gone: HEALTHCHECK fails, /readyz 503: %s" % body.strip())
 
 # SIGTERM: podman stop sends it; the engine delivers, commits and exits 0.
 podman("stop", "-t", "30", container)
