@@ -122,6 +122,15 @@ for (const [name, s] of sluiceServices) {
         check(fs.existsSync(path.resolve(src, "deploy", host)) && mode === "ro",
               `${name}: ${host} exists and is mounted read-only`);
     }
+    // Every ${NAME} the mounted files use is set here: their defaults (localhost) are wrong in
+    // a container.
+    for (const v of queries) {
+        const sql = fs.readFileSync(path.resolve(src, "deploy", v.split(":")[0]), "utf8");
+        for (const m of sql.matchAll(/\$\{([A-Z_][A-Z0-9_]*)(:-[^}]*)?\}/g)) {
+            const needed = !m[2] || /URL|BROKERS|DEAD_LETTER/.test(m[1]);
+            if (needed) check(m[1] in env, `${name}: ${m[1]}, used by ${path.basename(v.split(":")[0])}, is set`);
+        }
+    }
     // Everything the queries write must be in the state volume (the root is read-only).
     for (const [k, val] of Object.entries(env)) {
         if (/DEAD_LETTER|_DIR$|PATH$/.test(k)) {
