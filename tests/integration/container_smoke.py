@@ -327,6 +327,11 @@ keys = sorted(redis("KEYS", "smoke:*").split())
 check(keys == sorted(want), "only the fired window's keys are written: %s" % keys)
 code, body = http_get("/metrics")
 check(code == 200 and "sluice_query_accepted_total" in body, "/metrics served from the container")
+# The image's SLUICE_STATE_DIR: the MQTT write-ahead log lives in the volume, the one place a
+# read-only container writes.
+wal = podman("exec", container, "sh", "-c", "ls -A /var/lib/sluice/mqtt/readings")
+check(wal.returncode == 0 and wal.stdout.strip() != "",
+      "the MQTT write-ahead log is in the state volume: %s" % wal.stdout.split())
 
 # Idle RSS: once the rows are out nothing arrives; read the engine's VmRSS from /proc.
 with open("/proc/%d/status" % pid) as f:
