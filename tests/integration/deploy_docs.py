@@ -7,12 +7,15 @@
   * docs/operations.md and README.md: each ```sql block must load on its own.
   * deploy/kubernetes/configmap.yaml: the queries the StatefulSet runs, with the Secret's
     files and the environment the manifest gives.
+  * deploy/docker-compose.yml: the demo publisher's message is read, exactly, by the columns of
+    queries/examples/iot_redis.sql, the file the compose file's Sluice runs.
 
 ${file:…} paths under /run/secrets are pointed at a file made here; ${NAME} variables without a
 default get a placeholder. `sluice check` opens no socket, so the brokers named need not exist.
 
 usage: deploy_docs.py SLUICE_BINARY SOURCE_DIR WORKDIR
 """
+import json
 import os
 import re
 import shutil
@@ -109,6 +112,36 @@ for name, body in sqls:
     code, out = sluice_check("configmap_" + name, [text])
     check(code == 0, "configmap.yaml %s loads%s" % (name, "" if code == 0 else ": " + out))
     check("s3cret-value" not in out, "configmap.yaml %s: check does not print the secret" % name)
+
+# The compose file's demo publisher: its message is what iot_redis.sql's source reads. The
+# shell template is instantiated as the publisher's sh would (compose turns $$ into $), then
+# run through the source's own columns with a file source and a file sink.
+compose = open(os.path.join(src, "deploy/docker-compose.yml")).read()
+m = re.search(r'mosquitto_pub -h mosquitto .*-t "factory/\$\$site/telemetry" -m \\\n\s*(".*")\n',
+              compose)
+if check(m is not None, "compose: the publisher's mosquitto_pub message found"):
+    now_s = 1_800_000_000
+    msg = m.group(1)[1:-1].replace('\\"', '"').replace("$$(date +%s)", str(now_s))
+    msg = msg.replace("$$site", "lyon").replace("$$d", "1").replace("$$t", "70")
+    iot = open(os.path.join(src, "queries/examples/iot_redis.sql")).read()
+    cols = re.search(r"CREATE SOURCE telemetry \((.*?)\) WITH \(", iot, re.S).group(1)
+    d = os.path.join(work, "publisher")
+    os.makedirs(d)
+    with open(os.path.join(d, "in.jsonl"), "w") as f:
+        f.write(msg + "\n")
+    with open(os.path.join(d, "q.sql"), "w") as f:
+        f.write("CREATE SOURCE telemetry (%s) WITH (connector = 'file', path = '%s/in.jsonl');\n"
+                "CREATE SINK s WITH (connector = 'file', path = '%s/out.jsonl') AS\n"
+                "SELECT device, site, temp, humidity, ts FROM telemetry;\n" % (cols, d, d))
+    r = subprocess.run([sluice, "run", "--http", "off", os.path.join(d, "q.sql")],
+                       capture_output=True, text=True, timeout=60)
+    out = open(os.path.join(d, "out.jsonl")).read() if os.path.exists(
+        os.path.join(d, "out.jsonl")) else ""
+    want = {"device": "press-1", "site": "lyon", "temp": 70, "humidity": 45, "ts": now_s * 1000}
+    got = [json.loads(l) for l in out.splitlines()]
+    check(r.returncode == 0 and got == [want],
+          "the publisher's message %s reads as %s through iot_redis.sql's columns (got %s)"
+          % (msg, want, got))
 
 print("%d check(s) failed" % len(fails) if fails else "deploy_docs: all checks passed")
 sys.exit(1 if fails else 0)
