@@ -123,19 +123,31 @@ int sl_value_cmp(const struct sl_value *a, const struct sl_value *b)
     }
 }
 
-/* Bytes compared as unsigned, memcmp's order, eight at a time (big-endian loads). */
+static inline int word_cmp(const uint8_t *a, const uint8_t *b)
+{
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    if (x == y) {
+        return 0;
+    }
+    return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
+}
+
+/* Bytes compared as unsigned, memcmp's order, eight at a time (big-endian loads); a tail
+ * of 1-7 bytes after at least one word is compared as the last eight bytes, overlapping
+ * bytes already known equal. */
 static int bytes_cmp(const uint8_t *a, const uint8_t *b, uint32_t n)
 {
-    while (n >= 8) {
-        uint64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y) {
-            return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
+    if (n >= 8) {
+        uint32_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            int c = word_cmp(a + i, b + i);
+            if (c != 0) {
+                return c;
+            }
         }
-        a += 8;
-        b += 8;
-        n -= 8;
+        return i == n ? 0 : word_cmp(a + n - 8, b + n - 8);
     }
     for (uint32_t i = 0; i < n; i++) {
         if (a[i] != b[i]) {
