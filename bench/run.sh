@@ -4,11 +4,12 @@
 # runs --reps times, alternating, and the table gives medians). Fails only on errors (a
 # command that fails, a server that does not start), never on timing.
 #
-# usage: bench/run.sh [--events N] [--reps R] [--table-only]
+# usage: bench/run.sh [--events N] [--reps R] [--table-only] [--latency-only]
 #   --events N     events of the file-based jobs (default 1000000)
 #   --reps R       repetitions of each timed pair (default 3)
 #   --table-only   skip the per-component programs (rings, aggregates, decoder, loading,
 #                  redis sink, MQTT), whose own comparisons are printed before the table
+#   --latency-only idle and latency rows only (implies --table-only)
 #
 # Needs: python3, curl; redis-server and mosquitto for the latency and idle rows
 # (skipped, and said so, without them); taskset for scaling.
@@ -17,12 +18,15 @@ cd "$(dirname "$0")/.."
 events=1000000
 reps=3
 details=1
+jobs=1
 while [ $# -gt 0 ]; do
     case $1 in
     --events) events=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --table-only) details=0; shift ;;
-    *) echo "usage: bench/run.sh [--events N] [--reps R] [--table-only]" >&2; exit 2 ;;
+    --latency-only) details=0; jobs=0; shift ;;
+    *) echo "usage: bench/run.sh [--events N] [--reps R] [--table-only] [--latency-only]" >&2
+       exit 2 ;;
     esac
 done
 b=build-bench
@@ -73,6 +77,7 @@ echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, load $(c
 echo "command: bench/run.sh --events $events --reps $reps"
 echo "compiler: $(${CC:-cc} --version | head -1); build: $b (Release, -O3)"
 
+if [ "$jobs" = 1 ]; then
 # ---- core: file -> TUMBLE(10 s) GROUP BY device (10 k keys) -> file, against simdjson
 # On-Demand parsing the same lines and folding the same fields into a hash table.
 python3 bench/gen_events.py "$events" 10000 "$tmp/core.jsonl"
@@ -172,6 +177,8 @@ best2=$(printf '%s\n' "${w2[@]}" | sort -g | head -1)
 row "scaling: datagen $(py "print('%g' % ($events * 4 / 1e6))") M rows, workers 2, wall s" "$best2 (taskset 0,1)" "$best1 (taskset 0)" \
     "$(py "print('%.2fx' % ($best1 / $best2))")" ">= 1.6x (best of $reps; medians $(median "${w2[@]}") / $(median "${w1[@]}"))"
 
+fi
+
 # ---- servers for idle and latency: redis-server and mosquitto on free loopback ports.
 if command -v redis-server >/dev/null && { command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; }; then
     rp=$(freeport) mp=$(freeport) hp=$(freeport)
@@ -231,6 +238,16 @@ SQL
     rmx=$(field recv_per_s "$(lat redis 0 3)")
     row "max sustainable rate, events/s (MQTT in)" "$max" "$rmx (Redis alone, blast)" "" \
         "p99 < 100 ms open loop; blast out-rate $blast"
+    # The engine's floor: a low rate, far from saturation.
+    out=$(lat engine 1000)
+    ref=$(lat redis 1000)
+    mq=$(lat mqtt 1000)
+    pct0() { echo "$(( $(field p50_us "$1") ))/$(( $(field p99_us "$1") ))/$(( $(field p999_us "$1") ))"; }
+    row "event -> Redis @1000/s p50/p99/p99.9 us" "$(pct0 "$(echo "$out" | grep '^stream=event')")" \
+        "$(pct0 "$ref") Redis" "" "mosquitto alone $(pct0 "$mq")"
+    row "window close -> Redis @1000/s p50/p99/p99.9 us" \
+        "$(pct0 "$(echo "$out" | grep '^stream=window')")" "$(pct0 "$ref") Redis" "" \
+        "$(field measured "$(echo "$out" | grep '^stream=window')") rows (100 per window)"
     pct() { echo "$(( $(field p50_us "$1") ))/$(( $(field p99_us "$1") ))/$(( $(field p999_us "$1") ))"; }
     for f in 50 80; do
         rate=$(( max * f / 100 ))
