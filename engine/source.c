@@ -93,9 +93,8 @@ struct sl__srcrt {
     bool live_fired;  /* a firing marker went out since start */
     bool restore_due; /* resumed at start: the windows up to restore_wm count as fired */
     int64_t restore_wm;
-    struct pending *pend; /* ring of NPENDING, [ptail, phead) */
-    uint64_t ptail, phead;
-    uint64_t committed; /* last marker committed */
+    struct pending *pend; /* NPENDING, marker seq % NPENDING */
+    uint64_t committed;   /* last marker committed */
     int64_t committed_done;
     int64_t *cstart, *chi; /* nparts: replay starts and hi of the last commit */
     int64_t *tmp;          /* nparts scratch */
@@ -236,7 +235,7 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
     for (int i = 0; i < s->nparts; i++) {
         s->parts[i].hi = s->parts[i].replay_hi = SL_POS_NONE;
     }
-    s->durable = s->ops->commit != NULL;
+    s->durable = s->ops->commit != NULL && (s->ops->durable == NULL || s->ops->durable(s->state));
     s->committed_done = SL_POS_NONE;
     if (s->durable) {
         size_t np = (size_t)s->nparts;
@@ -367,7 +366,7 @@ static bool commit_advance(struct sl__srcrt *s, int64_t w);
 /* Records what marker seq will commit (durable sources). */
 static void pending_push(struct sl__srcrt *s, uint64_t seq)
 {
-    struct pending *e = &s->pend[s->phead % NPENDING];
+    struct pending *e = &s->pend[seq % NPENDING];
     atomic_store_explicit(&e->seq, seq, memory_order_relaxed);
     e->done = s->wm;
     for (int i = 0; i < s->nparts; i++) {
@@ -376,7 +375,6 @@ static void pending_push(struct sl__srcrt *s, uint64_t seq)
         atomic_store_explicit(&e->minpos[i], INT64_MAX, memory_order_relaxed);
     }
     atomic_store_explicit(&e->reports, 0, memory_order_release);
-    s->phead++;
 }
 
 static void send_marker_flags(struct sl__srcrt *s, bool final, bool fire, uint8_t flags, int64_t wm)
@@ -388,7 +386,9 @@ static void send_marker_flags(struct sl__srcrt *s, bool final, bool fire, uint8_
                            .source = (uint32_t)s->index,
                            .seq = ++s->seq,
                            .wm = wm};
-    if (s->durable && s->phead - s->ptail < NPENDING) {
+    uint64_t slot_seq =
+        s->durable ? atomic_load_explicit(&s->pend[m.seq % NPENDING].seq, memory_order_relaxed) : 0;
+    if (s->durable && (slot_seq == 0 || slot_seq <= s->committed)) {
         /* When the sinks are NPENDING markers behind, this one is not recorded: a later
          * one commits instead. */
         m.flags |= SL_MARK_TRACK;
@@ -1228,19 +1228,23 @@ static void progress_commits(struct sl__srcrt *s)
     if (k <= s->committed) {
         return;
     }
-    /* The newest recorded marker at or below k whose shards have all reported. */
+    /* The newest recorded marker at or below k whose shards have all reported (markers
+     * sent while the ring was full were not recorded). */
     struct pending *best = NULL;
-    uint64_t drop = s->ptail;
-    for (uint64_t i = s->ptail; i < s->phead; i++) {
+    uint64_t top = k < s->seq ? k : s->seq;
+    uint64_t from = s->committed + 1;
+    if (top >= NPENDING && from < top - NPENDING + 1) {
+        from = top - NPENDING + 1;
+    }
+    for (uint64_t i = from; i <= top; i++) {
         struct pending *e = &s->pend[i % NPENDING];
-        if (atomic_load_explicit(&e->seq, memory_order_relaxed) > k) {
-            break;
+        if (atomic_load_explicit(&e->seq, memory_order_relaxed) != i) {
+            continue;
         }
         if (atomic_load_explicit(&e->reports, memory_order_acquire) < s->reporters) {
             break;
         }
         best = e;
-        drop = i + 1;
     }
     if (best == NULL) {
         return;
@@ -1259,7 +1263,6 @@ static void progress_commits(struct sl__srcrt *s)
     memcpy(s->chi, best->hi, sizeof(*start) * (size_t)s->nparts);
     s->committed = seq;
     s->committed_done = best->done;
-    s->ptail = drop;
 }
 
 static bool commit_advance(struct sl__srcrt *s, int64_t w)
