@@ -298,6 +298,9 @@ if [ "$details" = 1 ]; then
     if command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; then
         printf '\n-- bench_mqtt.sh (N=100000)\n'
         N=100000 bench/bench_mqtt.sh $b || { echo "bench_mqtt.sh failed"; errors=$((errors + 1)); }
+        printf '\n-- bench_mqtt.sh (N=100000, --state-dir)\n'
+        N=100000 STATE_DIR=1 bench/bench_mqtt.sh $b ||
+            { echo "bench_mqtt.sh failed"; errors=$((errors + 1)); }
     fi
 fi
 

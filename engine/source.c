@@ -43,6 +43,8 @@ struct part {
     int64_t hi;        /* next position to read (last read + 1); SL_POS_NONE if none */
     int64_t replay_hi; /* replaying below this position; SL_POS_NONE when live */
     int64_t replay_done;
+    int64_t rmax; /* replay: largest event time replayed (valid when rhas) */
+    bool rhas;
     bool has;
     bool idle;
     bool revoked; /* not read here: never holds the watermark */
@@ -576,6 +578,38 @@ static void update_watermark(struct sl__srcrt *s, int p, int64_t ts)
     recompute_watermark(s);
 }
 
+/* SESSION queries on replay: whether an event joins a session depends on which sessions
+ * had fired when it was first read, which depends on the watermark then, not on the
+ * commit's done. The watermark recomputed from the replayed events alone (each replaying
+ * partition's largest event time so far, minus the delay, the least over them) is a lower
+ * bound of it: every event it finds late was late then. SL_WM_NONE until every replaying
+ * partition has replayed an event. */
+static int64_t replay_stamp(const struct sl__srcrt *s)
+{
+    int64_t w = INT64_MAX;
+    for (int i = 0; i < s->nparts; i++) {
+        const struct part *p = &s->parts[i];
+        if (p->replay_hi == SL_POS_NONE) {
+            continue;
+        }
+        if (!p->rhas) {
+            return SL_WM_NONE;
+        }
+        int64_t c = p->rmax - s->delay;
+        w = c < w ? c : w;
+    }
+    if (w == INT64_MAX) {
+        return SL_WM_NONE;
+    }
+    int64_t done = INT64_MAX;
+    for (int i = 0; i < s->nparts; i++) {
+        if (s->parts[i].replay_hi != SL_POS_NONE && s->parts[i].replay_done < done) {
+            done = s->parts[i].replay_done;
+        }
+    }
+    return w < done ? w : done;
+}
+
 static void route_windowed(struct sl__srcrt *s, struct qroute *q, int64_t ts, int64_t stamp,
                            uint64_t pos, bool replay)
 {
@@ -723,16 +757,22 @@ static void process(struct sl__srcrt *s, const struct sl_msg_meta *m, const char
     struct part *pt = &s->parts[part];
     bool replay = false;
     int64_t stamp;
+    int64_t sstamp; /* the stamp SESSION queries see */
     if (pt->replay_hi != SL_POS_NONE) {
         /* Replay (DESIGN.md): judged against the windows expired at the commit, folded
          * silently; the partition's watermark stays at its recorded value. */
         replay = true;
         stamp = pt->replay_done;
+        sstamp = replay_stamp(s);
+        if (!pt->rhas || ts > pt->rmax) {
+            pt->rmax = ts;
+            pt->rhas = true;
+        }
     } else {
         if (crossed_boundary(s)) {
             send_marker(s, false, true);
         }
-        stamp = s->wm;
+        stamp = sstamp = s->wm;
         update_watermark(s, part, ts);
     }
 
@@ -749,7 +789,8 @@ static void process(struct sl__srcrt *s, const struct sl_msg_meta *m, const char
         if (q->per_event) {
             route_per_event(s, q, m, replay);
         } else {
-            route_windowed(s, q, ts, stamp, pos, replay);
+            route_windowed(s, q, ts, q->plan->window == SL_WINDOW_SESSION ? sstamp : stamp, pos,
+                           replay);
         }
     }
 }
@@ -1092,6 +1133,7 @@ void sl_src_io_resume(struct sl_src_io *io, int partition, int64_t done, int64_t
         pt->max_ts = wm + s->delay;
     }
     pt->hi = hi;
+    pt->rhas = false;
     pt->replay_hi = SL_POS_NONE;
     if (hi != SL_POS_NONE) {
         pt->replay_hi = hi;
@@ -1229,22 +1271,17 @@ static void progress_commits(struct sl__srcrt *s)
         return;
     }
     /* The newest recorded marker at or below k whose shards have all reported (markers
-     * sent while the ring was full were not recorded). */
+     * sent while every slot held an uncommitted one were not recorded). */
     struct pending *best = NULL;
-    uint64_t top = k < s->seq ? k : s->seq;
-    uint64_t from = s->committed + 1;
-    if (top >= NPENDING && from < top - NPENDING + 1) {
-        from = top - NPENDING + 1;
-    }
-    for (uint64_t i = from; i <= top; i++) {
-        struct pending *e = &s->pend[i % NPENDING];
-        if (atomic_load_explicit(&e->seq, memory_order_relaxed) != i) {
-            continue;
+    uint64_t bseq = 0;
+    for (int i = 0; i < NPENDING; i++) {
+        struct pending *e = &s->pend[i];
+        uint64_t q = atomic_load_explicit(&e->seq, memory_order_relaxed);
+        if (q > s->committed && q <= k && q > bseq &&
+            atomic_load_explicit(&e->reports, memory_order_acquire) >= s->reporters) {
+            best = e;
+            bseq = q;
         }
-        if (atomic_load_explicit(&e->reports, memory_order_acquire) < s->reporters) {
-            break;
-        }
-        best = e;
     }
     if (best == NULL) {
         return;

@@ -15,8 +15,17 @@ Cases:
             redelivers it to the restarted Sluice; the callback dies after appending
             message 5: the redelivery is recognised and dropped. Both: every message counted
             once.
-  torn      a byte of the log's newest segment flipped and its tail cut: the start reports
-            it and recovers from the last good record, and the run goes on.
+  late      one topic (deterministic order), out-of-order and late events, TUMBLE with
+            ALLOWED LATENESS (re-emissions with _rev) and SESSION windows, Sluice SIGKILLed 8
+            times: for every window the row with the highest _rev equals the oracle's final
+            row, every row has n = _rev, and the sessions written are exactly the oracle's.
+            The oracle is windows_oracle.py's (SQL.md's rules written out independently).
+  bound     the log's size bound (SLUICE_MQTT_LOG_MAX_BYTES = 2 MiB) with redis-server
+            stopped (SIGSTOP): nothing commits, the log fills, the callback waits (the broker
+            is held back), /readyz says why; redis-server continued: every window arrives in
+            Redis exactly.
+  torn      the log's newest segment cut mid-record: the start reports it and recovers from
+            the last good record, and the run goes on.
 
 The oracle is computed here from the events as published; it shares no code with Sluice.
 No sleeps to wait for things: waits poll their condition with a deadline (the random pauses
@@ -26,6 +35,7 @@ usage: mqtt_durable.py SLUICE_BINARY WORKDIR HOOKS(0|1)
 """
 import glob
 import json
+import math
 import os
 import random
 import re
@@ -176,6 +186,9 @@ class Sluice:
         m = self.metrics() or {}
         return sum(v for k, v in m.items() if k.split("{")[0] == family
                    and all('%s="%s"' % kv in k for kv in labels.items()))
+
+    def ready(self):
+        return self.get("/readyz")[0] == 200
 
     def kill(self):
         self.p.send_signal(signal.SIGKILL)
@@ -372,6 +385,213 @@ def case_pinned(point):
     pb_.close()
 
 
+# ---------------------------------------------------------------- late
+LATE_QUERY = """
+CREATE SOURCE ev (device TEXT, temp DOUBLE, ts TIMESTAMP,
+                  WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)
+WITH (connector = 'mqtt', url = 'mqtt://127.0.0.1:%d', topic = 'late/+', qos = '1',
+      client_id = 'durable-late', idle_timeout = '1h');
+CREATE SINK late5 WITH (connector = 'file', path = '%s/late5.jsonl') AS
+SELECT device, window_start, COUNT(*) AS n, SUM(temp) AS s, _rev
+FROM TUMBLE(ev, ts, INTERVAL '5' SECOND)
+GROUP BY device
+ALLOWED LATENESS INTERVAL '3' SECOND;
+CREATE SINK sess WITH (connector = 'file', path = '%s/sess.jsonl') AS
+SELECT device, window_start, window_end, COUNT(*) AS n, SUM(temp) AS s
+FROM SESSION(ev, ts, INTERVAL '3' SECOND)
+GROUP BY device;
+"""
+
+
+def late_events(n):
+    r = random.Random(11)
+    t = 1_700_000_000_000
+    evs = []
+    for i in range(n):
+        t += r.randint(0, 40)
+        if r.random() < 0.004:
+            t += r.randint(4000, 9000)  # gaps close sessions
+        ts = t - r.randint(0, 1500)
+        if r.random() < 0.03:
+            ts -= r.randint(3000, 20000)  # late, or within the allowed lateness
+        evs.append(("d%d" % r.randint(0, 9), float(r.randint(0, 1000)) / 4, ts))
+    return evs
+
+
+def jsonl(path):
+    out, torn = [], 0
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            for line in f.read().split(b"\n"):
+                if line.strip():
+                    try:
+                        out.append(json.loads(line))
+                    except ValueError:
+                        torn += 1
+    return out, torn
+
+
+def case_late():
+    import windows_oracle as wo
+    b = Broker("late-broker")
+    d = os.path.join(work, "late")
+    os.makedirs(d)
+    s = Sluice(d, b, "late")
+    with open(s.q, "w") as f:
+        f.write(LATE_QUERY % (b.port, d, d))
+    s.kill()
+    s.start()
+    wait_for(lambda: s.metric("sluice_mqtt_connected") == 1, "connected")
+    evs = late_events(4000)
+    pub_ = Publisher(b, "late/x")
+    msgs = [json.dumps({"device": e[0], "temp": e[1], "ts": e[2]}).encode() for e in evs]
+    pub_.send(msgs[:1])
+    wait_for(lambda: s.metric("sluice_source_events_total") >= 1, "first event")
+    sent = 1
+    stop = threading.Event()
+
+    def feed():
+        nonlocal sent
+        while sent < len(msgs) and not stop.is_set():
+            k = min(len(msgs), sent + 40)
+            pub_.send(msgs[sent:k])
+            sent = k
+            stop.wait(0.02)  # pacing of the stream, not a wait for a condition
+    th = threading.Thread(target=feed)
+    th.start()
+    for i in range(int(os.environ.get("LATE_KILLS", "8"))):
+        stop.wait(rng.uniform(0.2, 0.6))  # when to kill: a random moment mid-stream
+        s.kill()
+        s.start()
+    th.join()
+    tmax = max(e[2] for e in evs)
+    pub_.send([json.dumps({"device": "zz", "temp": 0.0, "ts": tmax + 600_000}).encode()])
+
+    st = wo.stamps(evs)
+
+    def fin(key, S, E, e):
+        return (key, S, len(e), math.fsum(x[2] for x in e))
+    want5 = {}
+    for r in wo.tumble_hop(evs, st, 5000, 5000, 3000, fin, markers=5000):
+        key, S, n, sm = r[3]
+        want5[(key, S)] = (n, sm)  # the last emission of a window is its final content
+    wants = {(dv, st_, en): (len(e), math.fsum(x[2] for x in e))
+             for en, st_, dv, e in wo.sessions(evs, st, 3000)}
+
+    def complete():
+        rows, _ = jsonl(os.path.join(d, "late5.jsonl"))
+        srows, _ = jsonl(os.path.join(d, "sess.jsonl"))
+        have = {(r["device"], r["window_start"]) for r in rows}
+        shave = {(r["device"], r["window_start"], r["window_end"]) for r in srows}
+        return all(k in have for k in want5) and all(k in shave for k in wants)
+    wait_for(complete, "late: every window and session written", timeout=120)
+    rows, torn = jsonl(os.path.join(d, "late5.jsonl"))
+    best = {}
+    for r in rows:
+        k = (r["device"], r["window_start"])
+        check(r["n"] == r["_rev"], "late: row %s has n != _rev" % r)
+        if k not in best or r["_rev"] > best[k]["_rev"]:
+            best[k] = r
+    for k, (n, sm) in want5.items():
+        g = best.get(k)
+        check(g is not None and g["n"] == n and abs(g["s"] - sm) < 1e-6,
+              "late: window %s final %s, the oracle says %s" % (k, g, (n, sm)))
+    extra = [k for k in best if k not in want5 and k[0] != "zz"]
+    check(not extra, "late: windows the oracle does not have: %s" % extra[:3])
+    srows, storn = jsonl(os.path.join(d, "sess.jsonl"))
+    for r in srows:
+        k = (r["device"], r["window_start"], r["window_end"])
+        w = wants.get(k)
+        check(w is not None and r["n"] == w[0] and abs(r["s"] - w[1]) < 1e-6,
+              "late: session %s is %s, the oracle says %s" % (k, (r["n"], r["s"]), w))
+    check(torn + storn <= 16, "late: %d torn lines" % (torn + storn))
+    reconcile_q(s, ["late5", "sess"])
+    check(s.stop() == 0, "late: SIGTERM exits 0")
+    pub_.close()
+    print("late: %d windows, %d sessions, %d rows" % (len(want5), len(wants), len(rows) +
+                                                     len(srows)), flush=True)
+
+
+def reconcile_q(s, queries):
+    m = s.metric
+    dec = m("sluice_source_decoded_total", source="ev")
+    for q in queries:
+        parts = sum(m(f, source="ev", query=q) for f in (
+            "sluice_query_filtered_total", "sluice_query_late_total",
+            "sluice_query_over_limit_total", "sluice_query_replay_skipped_total",
+            "sluice_query_accepted_total"))
+        check(dec == parts, "%s: decoded %d != the sum of its query counters %d" % (q, dec, parts))
+
+
+# ---------------------------------------------------------------- bound
+def redis_cli(port, *args):
+    r = subprocess.run(["redis-cli", "-p", str(port), "--raw", *args], capture_output=True,
+                       timeout=10)
+    return r.stdout.decode()
+
+
+def case_bound():
+    if shutil.which("redis-server") is None:
+        print("bound: redis-server not installed: skipped")
+        return
+    b = Broker("bound-broker")
+    d = os.path.join(work, "bound")
+    os.makedirs(d)
+    rport = free_port()
+    rp = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1",
+                           "--save", "", "--appendonly", "no"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(rp)
+    wait_for(lambda: redis_cli(rport, "PING").strip() == "PONG", "redis-server")
+    s = Sluice(d, b, "bound")
+    s.kill()
+    with open(s.q, "w") as f:
+        f.write("""
+CREATE SOURCE ev (dev TEXT, seq BIGINT, v DOUBLE, ts TIMESTAMP,
+                  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH (connector = 'mqtt', url = 'mqtt://127.0.0.1:%d', topic = 'a/+', qos = '1',
+      client_id = 'durable-bound', idle_timeout = '1h');
+CREATE SINK w WITH (connector = 'redis', url = 'redis://127.0.0.1:%d', type = 'hash',
+                    key = 'b:{dev}:{window_start}') AS
+SELECT dev, window_start, COUNT(*) AS n, SUM(v) AS s, MIN(seq) AS lo, MAX(seq) AS hi
+FROM TUMBLE(ev, ts, INTERVAL '2' SECOND)
+GROUP BY dev;
+""" % (b.port, rport))
+    s.start({"SLUICE_MQTT_LOG_MAX_BYTES": str(2 << 20)})
+    wait_for(lambda: s.metric("sluice_mqtt_connected") == 1, "connected")
+    pa = Publisher(b, "a/d0")
+    t0 = 1_700_000_000_000
+    n = 30000
+    ev = make_events("d0", n, t0, 5)
+    pa.send([json.dumps(e).encode() for e in ev[:10]])
+    wait_for(lambda: s.metric("sluice_source_events_total") >= 10, "first events")
+    rp.send_signal(signal.SIGSTOP)
+    pa.send([json.dumps(e).encode() for e in ev[10:]])
+    wait_for(lambda: s.metric("sluice_mqtt_log_full_waits_total") >= 1,
+             "bound: the callback waits for room in the log", timeout=120)
+    code, body = s.get("/readyz")
+    check(code == 503 and "write-ahead log" in body,
+          "bound: /readyz says the log is full (%s %s)" % (code, body))
+    rp.send_signal(signal.SIGCONT)
+    pa.send([json.dumps({"dev": "d0", "seq": -1, "v": 0.0, "ts": t0 + n * 100 + 60_000})
+             .encode()])
+    want = oracle(ev)
+
+    def exact():
+        for (dev, ws), (cnt, sm, lo, hi) in want.items():
+            h = redis_cli(rport, "HGETALL", "b:%s:%d" % (dev, ws)).split("\n")
+            m = dict(zip(h[0:-1:2], h[1::2]))
+            if m.get("n") != str(cnt) or m.get("lo") != str(lo) or m.get("hi") != str(hi):
+                return False
+            if abs(float(m.get("s", "nan")) - sm) > 1e-6:
+                return False
+        return True
+    wait_for(exact, "bound: every window exact in Redis", timeout=180)
+    check(s.ready(), "bound: ready again")
+    check(s.stop() == 0, "bound: SIGTERM exits 0")
+    pa.close()
+
+
 # ---------------------------------------------------------------- torn
 def case_torn():
     b = Broker("torn-broker")
@@ -403,8 +623,13 @@ def case_torn():
 
 
 try:
-    case_kills()
-    if hooks:
+    if os.environ.get("ONLY") in (None, "kills"):
+        case_kills()
+    if os.environ.get("ONLY") in (None, "late"):
+        case_late()
+    if os.environ.get("ONLY") in (None, "bound"):
+        case_bound()
+    if hooks and os.environ.get("ONLY") is None:
         case_pinned("mqtt_before_append")
         case_pinned("mqtt_after_append")
     case_torn()
