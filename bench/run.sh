@@ -173,10 +173,15 @@ for _ in $(seq "$reps"); do
     w1+=("$(field wall "$(job "$tmp/scale.sql" "$tmp/scale.out" taskset -c 0)")")
     w2+=("$(field wall "$(job "$tmp/scale.sql" "$tmp/scale.out" taskset -c 0,1)")")
 done
+# What the thread split allows, measured without needing free cores: CPU per thread, and
+# total / busiest thread (capped at 2 cores).
+tc=$(python3 bench/threadcpu.py $b/sluice run --http off --workers 2 "$tmp/scale.sql")
+tbound=$(py "print('%.2f' % min(2.0, float('$(field bound "$tc")')))")
 best1=$(printf '%s\n' "${w1[@]}" | sort -g | head -1)
 best2=$(printf '%s\n' "${w2[@]}" | sort -g | head -1)
 row "scaling: datagen $(py "print('%g' % ($events * 4 / 1e6))") M rows, workers 2, wall s" "$best2 (taskset 0,1)" "$best1 (taskset 0)" \
-    "$(py "print('%.2fx' % ($best1 / $best2))")" ">= 1.6x (best of $reps; medians $(median "${w2[@]}") / $(median "${w1[@]}"))"
+    "$(py "print('%.2fx' % ($best1 / $best2))")" \
+    ">= 1.6x (best of $reps; medians $(median "${w2[@]}") / $(median "${w1[@]}")); thread CPU s $(field threads "$tc"): bound ${tbound}x"
 
 fi
 
