@@ -55,7 +55,18 @@ struct sl_engine_opts {
     int workers; /* shards */
     int64_t shutdown_timeout_ms;
     const char *http; /* --http address, "off" or NULL for none */
+    /* SIGHUP: returns true when the engine should stop as on SIGTERM and sl_engine_run
+     * return SL_ENGINE_RELOAD (the caller starts again with the new files); false keeps
+     * running. NULL: SIGHUP is logged and ignored. Main thread. */
+    bool (*reload)(void *ud);
+    void *reload_ud;
+    /* Queries added by a reload: they emit only windows that start at or after the
+     * watermark their source resumes at (DESIGN.md, Reload). */
+    const char *const *added;
+    int nadded;
 };
+
+#define SL_ENGINE_RELOAD 75 /* sl_engine_run: stopped for a reload */
 
 struct sl_engine;
 
