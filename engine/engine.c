@@ -268,6 +268,17 @@ int sl_engine_run(struct sl_engine *eng)
             }
         }
         if (deadline != 0 && sl_mono_ms() > deadline) {
+            for (int i = 0; i < eng->nsinks; i++) {
+                const struct sl_plan *p = eng->cat->plans[i];
+                uint64_t sent = sl__srcrt_markers(eng->srcs[p->src->index]);
+                uint64_t done = sl__sinkrt_delivered(eng->sinks[i]);
+                if (done < sent) {
+                    sl_log(SL_LOG_ERROR, "engine",
+                           "sink %s: rows after marker %llu of source %s are undelivered "
+                           "(its peer has not acknowledged them)",
+                           p->name, (unsigned long long)done, p->src->name);
+                }
+            }
             sl_log(SL_LOG_ERROR, "engine",
                    "rows remain undelivered after --shutdown-timeout; "
                    "exiting with status 1 (they are replayed on restart)");

@@ -172,6 +172,8 @@ bool sl__srcrt_ready(struct sl__srcrt *s, char *reason, size_t cap);
 /* Writes a late event of plan to the source's dead_letter file, if it has one. Any thread. */
 void sl__srcrt_dead_late(struct sl__srcrt *s, const struct sl_plan *plan, int64_t ts, uint64_t pos);
 uint64_t sl__srcrt_events(struct sl__srcrt *s);
+/* The last marker the source sent (any thread). */
+uint64_t sl__srcrt_markers(struct sl__srcrt *s);
 
 struct sl_waiter *sl__srcrt_waiter(struct sl__srcrt *s);
 /* Replay and commit: the source's watermark partitions, whether it commits, and a shard's

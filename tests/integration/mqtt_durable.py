@@ -345,10 +345,20 @@ def case_kills():
     th.start()
     kills = 0
     points = ["mqtt_before_append", "mqtt_after_append"]
+    restart_s = []
     for i in range(20):
         stop.wait(rng.uniform(0.2, 0.7))  # when to kill: a random moment mid-stream
         s.kill()
         kills += 1
+        if i % 3 == 2 and n - sent > 300:
+            # Time from a restart to the first result the new process writes.
+            size = os.path.getsize(s.out) if os.path.exists(s.out) else 0
+            t = time.monotonic()
+            s.start()
+            if wait_for(lambda: os.path.exists(s.out) and os.path.getsize(s.out) > size,
+                        "a result after a restart", timeout=30):
+                restart_s.append(time.monotonic() - t)
+            continue
         env = None
         if hooks and i % 3 == 1 and n - sent > 300:
             env = {"SLUICE_CRASH_AT": "%s:%d" % (points[i % 2], rng.randint(5, 60))}
@@ -373,6 +383,9 @@ def case_kills():
     pb_.close()
     print("kills: %d kills, %d rows, %d windows" % (kills, len(s.rows()[0]),
                                                      len(oracle(ea + eb))), flush=True)
+    if restart_s:
+        print("kills: restart to first new result: %s s (max %.2f s)" % (
+            ", ".join("%.2f" % x for x in restart_s), max(restart_s)), flush=True)
 
 
 # ---------------------------------------------------------------- pinned
