@@ -601,15 +601,21 @@ static uint64_t log_max_bytes(void)
     return v > 0 ? (uint64_t)v : (uint64_t)1 << 30;
 }
 
-/* How many of the last records redeliveries are looked up among. A broker resends what it
- * had in flight, at most Receive Maximum messages, but PUBACKs still in our socket buffer
- * when the process died are lost with it (the kernel resets a connection closed with unread
- * input), and mosquitto was seen resending more than Receive Maximum: keep a margin. */
+/* How many of the last records redeliveries are looked up among. After Sluice is killed the
+ * broker resends every message whose PUBACK it had not processed, and that is more than
+ * Receive Maximum: the kernel answers a connection closed with unread input with a reset,
+ * and a reset makes the broker drop the PUBACKs still unread in its socket (seen: 4 000
+ * messages resent). Packet ids are 16 bits, so no broker has more than 65 535 messages in
+ * flight: look among that many, but within half the log's bound (truncation keeps the
+ * records whose keys are looked up). */
 static uint32_t redelivery_window(const struct sl_options *o)
 {
     int64_t rm = sl_options_int(o, "receive_maximum", 100);
-    int64_t n = rm * 16;
-    return (uint32_t)(n < 4096 ? 4096 : n);
+    uint64_t fit = log_max_bytes() / 2 / 128;
+    uint64_t n = 65535;
+    n = n < fit ? n : fit;
+    n = n > (uint64_t)rm ? n : (uint64_t)rm;
+    return (uint32_t)n;
 }
 
 static int wal_open(struct msrc *m, const struct sl_runtime_settings *rs, struct sl_err *err)

@@ -50,76 +50,26 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from itlib import (Broker as _Broker, Feeder, Publisher, check, fails, free_port,  # noqa: E402
+                   have_mosquitto, kill_all, procs, redis_cli, wait_for)
 
 sluice, work, hooks = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
-MOSQ = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-if not os.path.exists(MOSQ) or shutil.which("mosquitto_pub") is None:
+if not have_mosquitto():
     print("mosquitto or mosquitto_pub not installed (deploy/install-deps.sh): skipped")
     sys.exit(77)
-
-fails = []
-procs = []
 rng = random.Random(int(os.environ.get("SEED", "7")))
 
 
-def check(cond, what):
-    if not cond:
-        fails.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_for(cond, what, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)  # polling interval, not a wait for a condition
-    check(False, "timed out waiting for " + what)
-    return None
-
-
-class Broker:
-    def __init__(self, name):
-        self.dir = os.path.join(work, name)
-        os.makedirs(self.dir, exist_ok=True)
-        self.port = free_port()
-        self.conf = os.path.join(self.dir, "mosquitto.conf")
-        with open(self.conf, "w") as f:
-            if os.geteuid() == 0:
-                f.write("user root\n")
-            f.write("listener %d 127.0.0.1\nallow_anonymous true\n" % self.port)
-            f.write("persistence true\npersistence_location %s/\n" % self.dir)
-            f.write("autosave_on_changes true\nautosave_interval 1\n")
-            f.write("max_queued_messages 1000000\nmax_inflight_messages 100\n")
-        self.p = subprocess.Popen([MOSQ, "-c", self.conf], stdout=subprocess.DEVNULL,
-                                  stderr=open(os.path.join(self.dir, "log"), "a"))
-        procs.append(self.p)
-
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return True
-            except OSError:
-                return False
-        wait_for(up, "mosquitto on port %d" % self.port)
+def Broker(name):
+    return _Broker(work, name)
 
 
 QUERY = """
@@ -161,7 +111,11 @@ class Sluice:
 
         def port():
             m = re.search(r"http://127\.0\.0\.1:(\d+)", self.log()[self.mark:])
-            return int(m.group(1)) if m else None
+            if m:
+                return int(m.group(1))
+            # A crash hook may kill it before it serves HTTP (the broker's backlog arrives
+            # at once): that is not a failure to start.
+            return -1 if env and self.p.poll() is not None else None
         self.port = wait_for(port, "sluice's http port")
 
     def log(self):
@@ -229,31 +183,16 @@ class Sluice:
         return rows, torn
 
 
-class Publisher:
-    """Publishes lines from a queue through one mosquitto_pub -l (QoS 1), one topic."""
-
-    def __init__(self, broker, topic):
-        self.p = subprocess.Popen(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port),
-                                   "-t", topic, "-q", "1", "-l", "-i",
-                                   "pub-" + topic.replace("/", "-")],
-                                  stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        procs.append(self.p)
-
-    def send(self, payloads):
-        self.p.stdin.write(b"".join(p + b"\n" for p in payloads))
-        self.p.stdin.flush()
-
-    def close(self):
-        self.p.stdin.close()
-        return self.p.wait(timeout=60)
-
-
 def make_events(dev, n, t0, seed):
     evs = []
     for i in range(n):
         evs.append({"dev": dev, "seq": i, "v": float((i * 7 + seed) % 50) + 0.25,
                     "ts": t0 + i * 100})
     return evs
+
+
+def msgs(events):
+    return [json.dumps(e).encode() for e in events]
 
 
 def oracle(events):
@@ -330,27 +269,15 @@ def case_kills():
     pa.send([json.dumps(ea[0]).encode()])
     pb_.send([json.dumps(eb[0]).encode()])
     wait_for(lambda: s.metric("sluice_source_events_total") >= 2, "first events")
-    sent = 1
-    stop = threading.Event()
-
-    def feed():
-        nonlocal sent
-        while sent < n and not stop.is_set():
-            k = min(n, sent + 25)
-            pa.send([json.dumps(e).encode() for e in ea[sent:k]])
-            pb_.send([json.dumps(e).encode() for e in eb[sent:k]])
-            sent = k
-            stop.wait(0.02)  # pacing of the stream, not a wait for a condition
-    th = threading.Thread(target=feed)
-    th.start()
+    fd = Feeder([(pa, msgs(ea)), (pb_, msgs(eb))], 25).start(1)
     kills = 0
     points = ["mqtt_before_append", "mqtt_after_append"]
     restart_s = []
     for i in range(20):
-        stop.wait(rng.uniform(0.2, 0.7))  # when to kill: a random moment mid-stream
+        fd.pause(rng.uniform(0.2, 0.7))  # when to kill: a random moment mid-stream
         s.kill()
         kills += 1
-        if i % 3 == 2 and n - sent > 300:
+        if i % 3 == 2 and fd.left() > 300:
             # Time from a restart to the first result the new process writes.
             size = os.path.getsize(s.out) if os.path.exists(s.out) else 0
             t = time.monotonic()
@@ -360,7 +287,7 @@ def case_kills():
                 restart_s.append(time.monotonic() - t)
             continue
         env = None
-        if hooks and i % 3 == 1 and n - sent > 300:
+        if hooks and i % 3 == 1 and fd.left() > 300:
             env = {"SLUICE_CRASH_AT": "%s:%d" % (points[i % 2], rng.randint(5, 60))}
         s.start(env)
         if env is not None:
@@ -371,7 +298,7 @@ def case_kills():
                 s.kill()  # never two processes on one state dir
             kills += 1
             s.start()
-    th.join()
+    fd.join()
     flush_and_wait(s, [(pa, "d0"), (pb_, "d1")], t0 + n * 100, oracle(ea + eb), "kills")
     check_rows(s.rows(), oracle(ea + eb), "kills", kills)
     reconcile(s, "kills")
@@ -471,26 +398,15 @@ def case_late():
     wait_for(lambda: s.metric("sluice_mqtt_connected") == 1, "connected")
     evs = late_events(4000)
     pub_ = Publisher(b, "late/x")
-    msgs = [json.dumps({"device": e[0], "temp": e[1], "ts": e[2]}).encode() for e in evs]
-    pub_.send(msgs[:1])
+    lines = [json.dumps({"device": e[0], "temp": e[1], "ts": e[2]}).encode() for e in evs]
+    pub_.send(lines[:1])
     wait_for(lambda: s.metric("sluice_source_events_total") >= 1, "first event")
-    sent = 1
-    stop = threading.Event()
-
-    def feed():
-        nonlocal sent
-        while sent < len(msgs) and not stop.is_set():
-            k = min(len(msgs), sent + 40)
-            pub_.send(msgs[sent:k])
-            sent = k
-            stop.wait(0.02)  # pacing of the stream, not a wait for a condition
-    th = threading.Thread(target=feed)
-    th.start()
+    fd = Feeder([(pub_, lines)], 40).start(1)
     for i in range(int(os.environ.get("LATE_KILLS", "8"))):
-        stop.wait(rng.uniform(0.2, 0.6))  # when to kill: a random moment mid-stream
+        fd.pause(rng.uniform(0.2, 0.6))  # when to kill: a random moment mid-stream
         s.kill()
         s.start()
-    th.join()
+    fd.join()
     tmax = max(e[2] for e in evs)
     pub_.send([json.dumps({"device": "zz", "temp": 0.0, "ts": tmax + 600_000}).encode()])
 
@@ -551,12 +467,6 @@ def reconcile_q(s, queries):
 
 
 # ---------------------------------------------------------------- bound
-def redis_cli(port, *args):
-    r = subprocess.run(["redis-cli", "-p", str(port), "--raw", *args], capture_output=True,
-                       timeout=10)
-    return r.stdout.decode()
-
-
 def case_bound():
     if shutil.which("redis-server") is None:
         print("bound: redis-server not installed: skipped")
@@ -771,22 +681,10 @@ def case_sigterm():
     pa.send([json.dumps(ea[0]).encode()])
     pb_.send([json.dumps(eb[0]).encode()])
     wait_for(lambda: s.metric("sluice_source_events_total") >= 2, "first events")
-    sent = 1
-    stop = threading.Event()
-
-    def feed():
-        nonlocal sent
-        while sent < n and not stop.is_set():
-            k = min(n, sent + 10)
-            pa.send([json.dumps(e).encode() for e in ea[sent:k]])
-            pb_.send([json.dumps(e).encode() for e in eb[sent:k]])
-            sent = k
-            stop.wait(0.02)  # pacing of the stream, not a wait for a condition
-    th = threading.Thread(target=feed)
-    th.start()
+    fd = Feeder([(pa, msgs(ea)), (pb_, msgs(eb))], 10).start(1)
     codes = []
     for i in range(20):
-        stop.wait(rng.uniform(0.1, 0.4))  # when to stop: a random moment mid-stream
+        fd.pause(rng.uniform(0.1, 0.4))  # when to stop: a random moment mid-stream
         s.p.send_signal(signal.SIGTERM)
         try:
             codes.append(s.p.wait(timeout=30))
@@ -794,7 +692,7 @@ def case_sigterm():
             codes.append("hung")
             s.kill()
         s.start()
-    th.join()
+    fd.join()
     check(all(c == 0 for c in codes), "sigterm: exit codes %s" % codes)
     flush_and_wait(s, [(pa, "d0"), (pb_, "d1")], t0 + n * 100, oracle(ea + eb), "sigterm")
     check_rows(s.rows(), oracle(ea + eb), "sigterm", 0)
@@ -847,24 +745,13 @@ GROUP BY dev;
     t0 = 1_700_000_000_000
     n = 3000
     ev = make_events("d0", n, t0, 9)
-    sent = 0
-    stop = threading.Event()
-
-    def feed():
-        nonlocal sent
-        while sent < n and not stop.is_set():
-            k = min(n, sent + 20)
-            pa.send([json.dumps(e).encode() for e in ev[sent:k]])
-            sent = k
-            stop.wait(0.02)  # pacing of the stream, not a wait for a condition
-    th = threading.Thread(target=feed)
-    th.start()
+    fd = Feeder([(pa, msgs(ev))], 20).start()
     for i in range(10):
-        stop.wait(rng.uniform(0.1, 0.4))  # when to kill: a random moment mid-stream
+        fd.pause(rng.uniform(0.1, 0.4))  # when to kill: a random moment mid-stream
         rp.send_signal(signal.SIGKILL)
         rp.wait()
         rp = redis_start()
-    th.join()
+    fd.join()
     pa.send([json.dumps({"dev": "d0", "seq": -1, "v": 0.0, "ts": t0 + n * 100 + 60_000})
              .encode()])
     want = oracle(ev)
@@ -1034,10 +921,7 @@ try:
         if only is None or only == name:
             fn()
 finally:
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    kill_all()
 
 if fails:
     print("%d failure(s)" % len(fails))
