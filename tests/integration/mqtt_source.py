@@ -27,87 +27,25 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import itlib  # noqa: E402
+from itlib import check, fails, free_port, have_mosquitto, procs, wait_for  # noqa: E402,F401
+
 sluice, work = sys.argv[1], sys.argv[2]
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
-MOSQ = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-if not os.path.exists(MOSQ) or shutil.which("mosquitto_pub") is None:
+if not have_mosquitto():
     print("mosquitto or mosquitto_pub not installed (deploy/install-deps.sh): skipped")
     sys.exit(77)
 
-fails = []
-procs = []
 
-
-def check(cond, what):
-    if not cond:
-        fails.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_for(cond, what, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)  # polling interval, not a wait for a condition
-    check(False, "timed out waiting for " + what)
-    return None
-
-
-class Broker:
-    def __init__(self, name, extra="", anonymous=True, tls=None):
-        self.dir = os.path.join(work, name)
-        os.makedirs(self.dir, exist_ok=True)
-        self.port = free_port()
-        self.conf = os.path.join(self.dir, "mosquitto.conf")
-        with open(self.conf, "w") as f:
-            f.write("per_listener_settings false\n")
-            if os.geteuid() == 0:
-                f.write("user root\n")  # else it drops to 'mosquitto' and cannot save
-            f.write("listener %d 127.0.0.1\n" % self.port)
-            if tls:
-                f.write("cafile %s\ncertfile %s\nkeyfile %s\n" % tls)
-            f.write("allow_anonymous %s\n" % ("true" if anonymous else "false"))
-            f.write("persistence true\npersistence_location %s/\n" % self.dir)
-            f.write("autosave_on_changes true\nautosave_interval 1\n")
-            f.write("max_queued_messages 100000\n")
-            f.write(extra)
-        self.p = None
-        self.tls = tls
-
-    def start(self):
-        self.p = subprocess.Popen([MOSQ, "-c", self.conf], stdout=subprocess.DEVNULL,
-                                  stderr=open(os.path.join(self.dir, "log"), "a"))
-        procs.append(self.p)
-
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return True
-            except OSError:
-                return False
-        wait_for(up, "mosquitto on port %d" % self.port)
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        self.p.wait(timeout=20)
+def Broker(name, extra="", anonymous=True, tls=None):
+    return itlib.Broker(work, name, extra, anonymous, tls, start=False)
 
 
 def pub(broker, topic, payloads, qos=1, retain=False, extra=()):
