@@ -28,7 +28,9 @@ int sl_ring_spsc_new(size_t capacity, struct sl_waiter *cons_waiter, struct sl_w
     if (r->buf == NULL) {
         goto fail;
     }
-    memset(r->buf, 0, capacity); /* fault the pages in now, not on the hot path */
+    /* Pages are not touched here: an idle engine keeps its rings out of its RSS, and a page
+     * costs one fault the first time a record reaches it (the ring's producer never reads
+     * before writing). */
     r->cap = capacity;
     r->mask = capacity - 1;
     r->max_len = capacity / 2 - SL__RING_HDR;
