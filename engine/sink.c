@@ -6,7 +6,9 @@
  * they were emitted at. A row that arrives on input i after that input's m-th marker belongs
  * to batch m + 1; batch k is complete once every input has delivered marker k. A complete
  * batch is sorted by (window_end, window_start, group key) and written. Per-event rows have
- * one input and are written in arrival order, which is source order.
+ * one input and are written in arrival order, which is source order; with the sink's
+ * `linger` option (lambda) they are held until `batch_size` rows or `linger` has passed since
+ * the first one, so that a trickle of rows shares invocations (SQL.md).
  *
  * Only the sink's thread touches this state; the row counter is read by others.
  */
@@ -37,6 +39,10 @@ struct sl__sinkrt {
     const struct sl_sink_ops *ops;
     void *state;
     bool windowed;
+    int64_t linger_ms;        /* per-event rows: hold up to this long (0: write at once) */
+    int64_t linger_rows;      /* ... or until this many are held */
+    int64_t linger_since;     /* monotonic ms of the first held row, 0: none held */
+    uint64_t markers_at_held; /* markers read before the first held row */
     struct input *in;
     int nin;
     uint64_t flushed;
@@ -178,6 +184,42 @@ static void flush_batch(struct sl__sinkrt *k, uint64_t batch)
     }
 }
 
+/* linger: a per-event row is copied out of the ring and held. */
+static void hold_row(struct sl__sinkrt *k, struct input *in, const uint8_t *rec, uint32_t len)
+{
+    if (in->n == 0) {
+        k->linger_since = sl_mono_ms();
+        k->markers_at_held = in->markers;
+    }
+    if (in->n >= in->cap) {
+        in->cap = in->cap ? in->cap * 2 : 256;
+        in->rows = sl_xrealloc(in->rows, sizeof(*in->rows) * (size_t)in->cap);
+    }
+    uint8_t *copy = sl_xrealloc(NULL, len);
+    memcpy(copy, rec, len);
+    in->rows[in->n].batch = 0;
+    in->rows[in->n].rec = copy;
+    in->n++;
+}
+
+static void flush_held(struct sl__sinkrt *k, struct input *in)
+{
+    int n = in->n;
+    ensure(k, n);
+    for (int i = 0; i < n; i++) {
+        k->recs[i] = in->rows[i].rec;
+    }
+    for (int i = 0; i < n; i++) {
+        decode_row(k, i, k->recs[i]);
+    }
+    deliver(k, n);
+    for (int i = 0; i < n; i++) {
+        free(in->rows[i].rec);
+    }
+    in->n = in->head = 0;
+    k->linger_since = 0;
+}
+
 static bool inputs_ready(void *ud)
 {
     struct sl__sinkrt *k = ud;
@@ -205,6 +247,10 @@ static void *sink_main(void *arg)
             while (n < 1024 && (rec = sl_chan_peek(in->c, &len)) != NULL) {
                 n++;
                 if (rec[0] == SL_REC_ROW) {
+                    if (!k->windowed && k->linger_ms > 0) {
+                        hold_row(k, in, rec, len);
+                        continue;
+                    }
                     if (!k->windowed) {
                         ensure(k, nrows + 1); /* keeps recs[0, nrows) */
                         k->recs[nrows++] = rec;
@@ -234,9 +280,17 @@ static void *sink_main(void *arg)
                 }
                 deliver(k, nrows);
             }
+            if (!k->windowed && k->linger_ms > 0 && in->n > 0 &&
+                (in->n >= k->linger_rows || in->final ||
+                 atomic_load_explicit(&k->eng->stop, memory_order_relaxed) ||
+                 sl_mono_ms() - k->linger_since >= k->linger_ms)) {
+                flush_held(k, in);
+            }
             if (!k->windowed) {
-                /* Rows before the markers read so far are delivered now. */
-                atomic_store_explicit(&k->delivered, in->markers, memory_order_release);
+                /* Rows before the markers read so far are delivered now, except those held
+                 * for linger: the markers before the first of them. */
+                atomic_store_explicit(&k->delivered, in->n > 0 ? k->markers_at_held : in->markers,
+                                      memory_order_release);
             }
             if (n > 0) {
                 sl_chan_release(in->c);
@@ -260,7 +314,12 @@ static void *sink_main(void *arg)
             break;
         }
         if (!any) {
-            sl_waiter_wait(&k->w, inputs_ready, k, 100);
+            int wait = 100;
+            if (k->linger_since != 0) {
+                int64_t left = k->linger_since + k->linger_ms - sl_mono_ms();
+                wait = left < 1 ? 1 : (left < wait ? (int)left : wait);
+            }
+            sl_waiter_wait(&k->w, inputs_ready, k, wait);
         }
     }
     atomic_fetch_sub(&k->eng->sinks_running, 1);
@@ -276,6 +335,12 @@ int sl__sinkrt_new(struct sl_engine *eng, const struct sl_plan *plan, struct sl_
     k->plan = plan;
     k->ops = plan->sink_conn->sink;
     k->windowed = plan->window != SL_WINDOW_NONE;
+    const struct sl_opt_value *lg = sl_options_get(&plan->sink_opts, "linger");
+    if (!k->windowed && lg != NULL) {
+        k->linger_ms = sl_options_int(&plan->sink_opts, "linger", 0);
+        k->linger_rows = sl_options_int(&plan->sink_opts, "batch_size", 100);
+        k->linger_rows = k->linger_rows > 0 ? k->linger_rows : 1;
+    }
     sl_waiter_init(&k->w, SL_WAITER_SPIN_DEFAULT);
     if (k->ops == NULL) {
         r = sl_err_set(err, -ENOTSUP, "sink %s: connector %s cannot run yet (not built)",

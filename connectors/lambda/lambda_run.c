@@ -9,9 +9,9 @@
  * reused between calls and writes). It returns once every batch is acknowledged or
  * dead-lettered, so the engine's marker acknowledgement (DESIGN.md, Markers) covers exactly
  * the rows the function received or the dead letter holds. Rows the engine hands over
- * together always share invocations; linger only matters to a caller that can wait for
- * more rows, which the blocking write() contract rules out, so a write's last, partial batch
- * goes out at once instead of waiting.
+ * together always share invocations; `linger` is applied before that, by the engine's sink
+ * thread (engine/sink.c), which holds per-event rows until batch_size of them wait or
+ * linger has passed since the first.
  *
  * Outcomes (sl__lambda_classify): RequestResponse is acknowledged only by a 200 without
  * X-Amz-Function-Error, Event by a 202. 429 is retried no earlier than Retry-After (or the

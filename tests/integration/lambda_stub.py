@@ -261,6 +261,25 @@ cred_run("env", {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "env-s
 check(set(keys_used("env")) == {"AKIDENV"} and delivered("env") == first20,
       "env credentials, endpoint from AWS_ENDPOINT_URL_LAMBDA")
 
+# linger: a trickle (10 rows/s for 2 s) is held up to 500 ms, so it shares invocations
+ql = os.path.join(work, "q_linger.sql")
+with open(ql, "w") as f:
+    f.write(f"""
+CREATE SOURCE ev (device TEXT, temp DOUBLE, ts TIMESTAMP, note TEXT)
+WITH (connector = 'file', path = '{small}', rate = '10');
+CREATE SINK s WITH (connector = 'lambda', function = 'fn-linger', region = 'us-east-2',
+    endpoint = '{ep}', batch_size = '100', linger = '500ms') AS
+SELECT device, temp FROM ev;
+""")
+r = subprocess.run([sluice, "run", "--http", "off", ql],
+                   env={**base_env, "AWS_ACCESS_KEY_ID": "AKIDENV",
+                        "AWS_SECRET_ACCESS_KEY": "env-secret"},
+                   capture_output=True, timeout=60)
+calls = [x for x in lt.read_jsonl(ilog) if x["function"] == "fn-linger" and x["status"] == 200]
+check(r.returncode == 0 and delivered("linger") == first20,
+      f"linger: every row delivered once (exit {r.returncode})")
+check(2 <= len(calls) <= 8, f"linger: 20 rows over 2 s in {len(calls)} invocations, not 20")
+
 # shared file, AWS_PROFILE
 credfile = os.path.join(work, "credentials")
 with open(credfile, "w") as f:
