@@ -40,7 +40,9 @@ step "TSan build"
 cmake -S . -B build-tsan -DSL_SANITIZE=thread -DSL_BENCH=OFF -DSL_WERROR=ON \
       -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 cmake --build build-tsan -j"$jobs"
-TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j"$jobs" \
+# report_thread_leaks=0: at --shutdown-timeout the engine _exits on purpose with threads
+# still stuck on an absent peer (exit 1); everything else TSan reports still fails the run.
+TSAN_OPTIONS=halt_on_error=1:report_thread_leaks=0 ctest --test-dir build-tsan --output-on-failure -j"$jobs" \
     -L 'unit|integration'
 
 step "clang-format"
