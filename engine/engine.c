@@ -17,6 +17,7 @@
 #include "engine.h"
 #include "http.h"
 #include "log.h"
+#include "memlimit.h"
 #include "progress.h"
 
 static double read_ctr(void *ud)
@@ -118,6 +119,7 @@ int sl_engine_new(const struct sl_catalog *cat, const struct sl_engine_opts *opt
         }
     }
     r = sl_metrics_process_register(eng->metrics, err);
+    r = r < 0 ? r : sl_memlimit_register_metrics(eng->metrics, err);
     for (int i = 0; i < eng->nsrcs && r >= 0; i++) {
         if (eng->srcs[i] != NULL) {
             r = sl__srcrt_metrics(eng->srcs[i], err);
@@ -178,7 +180,7 @@ static bool ready(void *ud, char *reason, size_t cap)
             return false;
         }
     }
-    return true;
+    return sl_memlimit_ready(reason, cap);
 }
 
 static void progress_refresh(struct sl_progress_stats *st, void *ud)
@@ -246,6 +248,7 @@ int sl_engine_run(struct sl_engine *eng)
     while (atomic_load(&eng->sinks_running) > 0) {
         struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000000L};
         int sig = sigtimedwait(&set, NULL, &ts);
+        sl_memlimit_refresh();
         if (sig == SIGHUP) {
             sl_log(SL_LOG_WARN, "engine",
                    "SIGHUP: reloading queries is not available in this "

@@ -11,6 +11,7 @@
 
 #include "engine/engine.h"
 #include "engine/http.h"
+#include "engine/memlimit.h"
 #include "engine/log.h"
 #include "engine/options.h"
 #include "queries/front.h"
@@ -170,11 +171,7 @@ static int cmd_run(int argc, char **argv)
                "--state-dir and --fsync have no effect in this version: "
                "the MQTT source does not keep its write-ahead log yet");
     }
-    if (f.memory_limit > 0) {
-        sl_log(SL_LOG_WARN, "engine",
-               "--memory-limit has no effect in this version; "
-               "max_groups per query bounds memory");
-    }
+    sl_memlimit_set(f.memory_limit > 0 ? f.memory_limit : sl_memlimit_default());
     if (npaths == 0) {
         const char *q = getenv("SLUICE_QUERIES");
         paths[npaths++] = q != NULL && q[0] != '\0' ? q : "queries";

@@ -27,3 +27,26 @@ foreach(name decode_split subst template http wal)
     set_tests_properties(fuzz/${name}_corpus PROPERTIES LABELS fuzz TIMEOUT 300)
   endif()
 endforeach()
+
+# Hostile input end to end (tests/integration/hostile_*.py): payloads rejected by reason with
+# exact neighbours, and the memory budget under 1 M keys. Both reconcile /metrics with
+# tests/tools/conservation.py. The memory test measures RSS, which sanitizers inflate: it runs
+# in plain builds only.
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_FOUND)
+  add_test(NAME integration/hostile_payloads
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/integration/hostile_payloads.py
+                   $<TARGET_FILE:sluice> ${CMAKE_BINARY_DIR}/it/hostile_payloads
+                   ${CMAKE_SOURCE_DIR}/tests/tools)
+  set_tests_properties(integration/hostile_payloads PROPERTIES LABELS integration TIMEOUT 300)
+  if(NOT SL_SANITIZE AND NOT SL_FUZZ)
+    add_test(NAME integration/hostile_memory
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/integration/hostile_memory.py
+                     $<TARGET_FILE:sluice> ${CMAKE_BINARY_DIR}/it/hostile_memory
+                     ${CMAKE_SOURCE_DIR}/tests/tools)
+    set_tests_properties(integration/hostile_memory PROPERTIES LABELS integration TIMEOUT 600)
+  endif()
+  add_test(NAME unit/conservation_self_test
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/tools/conservation.py --self-test)
+  set_tests_properties(unit/conservation_self_test PROPERTIES LABELS unit TIMEOUT 60)
+endif()
