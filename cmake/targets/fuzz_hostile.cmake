@@ -46,6 +46,14 @@ if(Python3_FOUND)
                      ${CMAKE_SOURCE_DIR}/tests/tools)
     set_tests_properties(integration/hostile_memory PROPERTIES LABELS integration TIMEOUT 600)
   endif()
+  # Malicious peers: tests/tools/fake_peer.py in front of a real redis-server and mosquitto.
+  # Exit status 77: they are not installed.
+  add_test(NAME integration/hostile_peers
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/integration/hostile_peers.py
+                   $<TARGET_FILE:sluice> ${CMAKE_BINARY_DIR}/it/hostile_peers
+                   ${CMAKE_SOURCE_DIR}/tests/tools)
+  set_tests_properties(integration/hostile_peers PROPERTIES LABELS integration TIMEOUT 600
+                       SKIP_RETURN_CODE 77)
   add_test(NAME unit/conservation_self_test
            COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/tools/conservation.py --self-test)
   set_tests_properties(unit/conservation_self_test PROPERTIES LABELS unit TIMEOUT 60)
