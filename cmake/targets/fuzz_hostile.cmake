@@ -48,10 +48,14 @@ if(Python3_FOUND)
   endif()
   # Malicious peers: tests/tools/fake_peer.py in front of a real redis-server and mosquitto.
   # Exit status 77: they are not installed.
+  set(SL_HOSTILE_SANITIZED "")
+  if(SL_SANITIZE)
+    set(SL_HOSTILE_SANITIZED sanitized)
+  endif()
   add_test(NAME integration/hostile_peers
            COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/integration/hostile_peers.py
                    $<TARGET_FILE:sluice> ${CMAKE_BINARY_DIR}/it/hostile_peers
-                   ${CMAKE_SOURCE_DIR}/tests/tools)
+                   ${CMAKE_SOURCE_DIR}/tests/tools ${SL_HOSTILE_SANITIZED})
   set_tests_properties(integration/hostile_peers PROPERTIES LABELS integration TIMEOUT 600
                        SKIP_RETURN_CODE 77)
   add_test(NAME unit/conservation_self_test

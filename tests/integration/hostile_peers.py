@@ -9,7 +9,10 @@ its RSS stays bounded, /metrics reconciles (tests/tools/conservation.py) and SIG
 
 No sleeps: every wait polls its condition with a deadline.
 
-usage: hostile_peers.py SLUICE_BINARY WORKDIR TOOLS_DIR
+usage: hostile_peers.py SLUICE_BINARY WORKDIR TOOLS_DIR [sanitized]
+  sanitized: the binary runs under ASan, whose shadow memory makes RSS meaningless (hiredis
+  callocs 16 GiB of address space for "*2147483647"; ASan writes 2 GiB of shadow for it):
+  the RSS bounds are not checked.
 """
 import json
 import os
@@ -24,6 +27,7 @@ import urllib.error
 import urllib.request
 
 sluice, work, tools = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
+sanitized = sys.argv[4:] == ["sanitized"]
 sys.path.insert(0, tools)
 import conservation  # noqa: E402
 
@@ -205,7 +209,7 @@ def redis_part():
           "sink rows %g, expected %d" % (conservation.total(vals, "sluice_sink_rows_total", sink="r"),
                                          N))
     redis_rss = s.rss()
-    check(redis_rss < 512 << 20, "peak RSS %d after the fake Redis" % redis_rss)
+    check(sanitized or redis_rss < 512 << 20, "peak RSS %d after the fake Redis" % redis_rss)
     s.stop("redis")
 
     return redis_rss
@@ -265,7 +269,7 @@ def mqtt_part():
     check(conservation.total(vals, "sluice_mqtt_reconnects_total", source="m") >= 1,
           "mqtt reconnects not counted")
     mqtt_rss = s.rss()
-    check(mqtt_rss < 1024 << 20, "peak RSS %d after the fake broker" % mqtt_rss)
+    check(sanitized or mqtt_rss < 1024 << 20, "peak RSS %d after the fake broker" % mqtt_rss)
     log = s.stop("mqtt")
     check(log.count("disconnected from") + log.count("cannot connect") >= 1,
           "no log line for the dropped MQTT connections")
