@@ -58,6 +58,11 @@ if(Python3_FOUND)
                    ${CMAKE_SOURCE_DIR}/tests/tools ${SL_HOSTILE_SANITIZED})
   set_tests_properties(integration/hostile_peers PROPERTIES LABELS integration TIMEOUT 600
                        SKIP_RETURN_CODE 77)
+  # Canary secrets in every credential: never in logs, /metrics, check output, dead letters.
+  add_test(NAME integration/hostile_secrets
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/integration/hostile_secrets.py
+                   $<TARGET_FILE:sluice> ${CMAKE_BINARY_DIR}/it/hostile_secrets)
+  set_tests_properties(integration/hostile_secrets PROPERTIES LABELS integration TIMEOUT 300)
   add_test(NAME unit/conservation_self_test
            COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/tools/conservation.py --self-test)
   set_tests_properties(unit/conservation_self_test PROPERTIES LABELS unit TIMEOUT 60)
