@@ -180,6 +180,15 @@ static bool ready(void *ud, char *reason, size_t cap)
             return false;
         }
     }
+    for (int i = 0; i < eng->cat->nplans; i++) {
+        const struct sl_plan *pl = eng->cat->plans[i];
+        if (pl->window != SL_WINDOW_NONE && atomic_load(&eng->groups[i]) >= pl->max_groups) {
+            snprintf(reason, cap,
+                     "degraded: query %s holds max_groups (%llu) groups; new groups are refused",
+                     pl->name, (unsigned long long)pl->max_groups);
+            return false;
+        }
+    }
     return sl_memlimit_ready(reason, cap);
 }
 

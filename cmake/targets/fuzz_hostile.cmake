@@ -58,6 +58,12 @@ if(Python3_FOUND)
                    ${CMAKE_SOURCE_DIR}/tests/tools ${SL_HOSTILE_SANITIZED})
   set_tests_properties(integration/hostile_peers PROPERTIES LABELS integration TIMEOUT 600
                        SKIP_RETURN_CODE 77)
+  # max_groups, max_message_bytes, depth 64, long keys: refused, counted, /readyz degraded.
+  add_test(NAME integration/hostile_limits
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/integration/hostile_limits.py
+                   $<TARGET_FILE:sluice> ${CMAKE_BINARY_DIR}/it/hostile_limits
+                   ${CMAKE_SOURCE_DIR}/tests/tools)
+  set_tests_properties(integration/hostile_limits PROPERTIES LABELS integration TIMEOUT 300)
   # Canary secrets in every credential: never in logs, /metrics, check output, dead letters.
   add_test(NAME integration/hostile_secrets
            COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/integration/hostile_secrets.py
