@@ -8,9 +8,18 @@
 # With SL_FUZZ (clang) each is a libFuzzer binary and ctest runs it briefly (label fuzz;
 # long runs: tests/fuzz/README.md); otherwise its seed corpus tests/fuzz/corpus/<name>
 # replays through the same function as an ordinary test (label fuzz), under gcc too.
-foreach(name decode_split subst template http wal)
+# fuzz_decode_jansson (the decoder against jansson as the oracle) needs jansson.
+pkg_check_modules(SL_FUZZ_JANSSON IMPORTED_TARGET jansson)
+set(SL_HOSTILE_FUZZ decode_split subst template http wal)
+if(SL_FUZZ_JANSSON_FOUND)
+  list(APPEND SL_HOSTILE_FUZZ decode_jansson)
+endif()
+foreach(name ${SL_HOSTILE_FUZZ})
   add_executable(fuzz_${name} ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_${name}.c)
   target_link_libraries(fuzz_${name} PRIVATE sluice_core)
+  if(name STREQUAL "decode_jansson")
+    target_link_libraries(fuzz_${name} PRIVATE PkgConfig::SL_FUZZ_JANSSON)
+  endif()
   if(SL_FUZZ)
     target_compile_definitions(fuzz_${name} PRIVATE SL_FUZZ)
     target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
