@@ -7,6 +7,7 @@ events late.
 A live (follow) file source feeds valid events interleaved with: truncated JSON, trailing
 garbage, wrong types, binary, invalid UTF-8 (overlong, UTF-8-encoded surrogate, lone
 surrogate escape, cut in the middle, \\u0000), NaN, Infinity, 1e400, 2^70 for a BIGINT,
+a SUM that overflows to infinity (written as null),
 200 000-deep nesting, a 16 MiB message, a duplicate member, an array, a missing event time,
 and timestamps ten years ahead and behind. Expected rows and counts are written by hand from
 SQL.md and decode.h's reasons; /metrics must reconcile by SQL.md's formulas
@@ -15,8 +16,11 @@ SQL.md and decode.h's reasons; /metrics must reconcile by SQL.md's formulas
 usage: hostile_payloads.py SLUICE_BINARY WORKDIR TOOLS_DIR
 """
 import json
+import math
 import os
 import re
+import shutil
+import socket
 import signal
 import subprocess
 import sys
@@ -79,6 +83,8 @@ lines = [
     (ev("a", 5, now - 10 * YEAR), "late"),  # ten years behind: its window expired long ago
     (ev("a", 1e300, base + 13_000, 1180591620717411303), None),  # big but in range
     (ev("c", 0.1, base + 19_999), None),
+    (ev("o", 1.5e308, base + 14_000), None),  # SUM overflows to infinity: NULL (SQL.md)
+    (ev("o", 1.5e308, base + 14_001), None),
     (ev("z", 0, base + 60_000), None),      # moves the watermark past the windows checked
 ]
 
@@ -98,6 +104,31 @@ CREATE SINK w WITH (connector = 'file', path = '%s') AS
 SELECT device, window_start, COUNT(*) AS c, SUM(temp) AS s, SUM(n) AS sn, MAX(temp) AS mx
 FROM TUMBLE(ev, ts, INTERVAL '10' SECOND) GROUP BY device;
 """ % (inp, dl, out))
+
+# With a redis-server, the same rows also go to Redis (a hash per row; NULL: field absent).
+rport = None
+redis_proc = None
+if shutil.which("redis-server") and shutil.which("redis-cli"):
+    s0 = socket.socket()
+    s0.bind(("127.0.0.1", 0))
+    rport = s0.getsockname()[1]
+    s0.close()
+    redis_proc = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1",
+                                   "--save", "", "--appendonly", "no", "--dir", work],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(q, "a") as f:
+        f.write("""
+CREATE SINK r WITH (connector = 'redis', url = 'redis://127.0.0.1:%d/0', type = 'hash',
+    key = 'p:{device}:{window_start}') AS
+SELECT device, window_start, COUNT(*) AS c, SUM(temp) AS s, SUM(n) AS sn, MAX(temp) AS mx
+FROM TUMBLE(ev, ts, INTERVAL '10' SECOND) GROUP BY device;
+""" % rport)
+
+
+def redis_cli(*args):
+    return subprocess.run(["redis-cli", "-p", str(rport), *map(str, args)], capture_output=True,
+                          timeout=20).stdout
+
 
 fails = []
 
@@ -142,6 +173,8 @@ for e in valid:
     g["s"] += e["temp"]
     g["sn"] += e["n"]
     g["mx"] = e["temp"] if g["mx"] is None else max(g["mx"], e["temp"])
+for v in groups.values():  # SQL.md: a NaN or infinite result is NULL
+    v["s"] = v["s"] if math.isfinite(v["s"]) else None
 want = sorted(({"device": d, "window_start": ws, **v} for (d, ws), v in groups.items()
                if ws + 10_000 <= base + 20_000), key=lambda r: (r["window_start"], r["device"]))
 
@@ -210,13 +243,36 @@ check(len(got) == len(want), "rows %d, expected %d: %s" % (len(got), len(want), 
 for g, w in zip(got, want):
     same = g["device"] == w["device"] and g["window_start"] == w["window_start"] and \
         g["c"] == w["c"] and g["sn"] == w["sn"] and g["mx"] == w["mx"] and \
-        abs(g["s"] - w["s"]) <= 1e-9 * max(1.0, abs(w["s"]))
+        (g["s"] == w["s"] if w["s"] is None or g["s"] is None
+         else abs(g["s"] - w["s"]) <= 1e-9 * max(1.0, abs(w["s"])))
     check(same, "row %s, expected %s" % (g, w))
+
+if rport is not None:
+    # every row in Redis: valid UTF-8, finite numbers, NULL as an absent field
+    for w in want:
+        key = "p:%s:%d" % (w["device"], w["window_start"])
+        raw = redis_cli("--raw", "HGETALL", key).split(b"\n")
+        try:
+            h = {k.decode("utf-8"): v.decode("utf-8") for k, v in zip(raw[0:-1:2], raw[1::2])}
+        except UnicodeDecodeError as e:
+            fails.append("redis %s: invalid UTF-8: %s" % (key, e))
+            continue
+        for k, v in h.items():
+            if k in ("s", "mx", "c", "sn") and not math.isfinite(float(v)):
+                fails.append("redis %s: %s = %s is not finite" % (key, k, v))
+        check(("s" in h) == (w["s"] is not None), "redis %s: field s %s, expected %s" %
+              (key, h.get("s"), w["s"]))
+        check(h.get("c") == str(w["c"]) and h.get("device") == w["device"],
+              "redis %s = %s, expected %s" % (key, h, w))
+    redis_proc.kill()
 
 dead = open(dl, "rb").read().split(b"\n") if os.path.exists(dl) else []
 dead = [d for d in dead if d]
 # SQL.md: the dead-letter file holds rejected and late events, each with its reason.
-want_dead = [(i, why) for i, (_, why) in enumerate(lines) if why is not None]
+# A late event is dead-lettered once per query that dropped it (w, and r with Redis).
+nq = 2 if rport is not None else 1
+want_dead = [(i, why) for i, (_, why) in enumerate(lines) if why is not None
+             for _ in range(nq if why == "late" else 1)]
 check(len(dead) == len(want_dead), "dead letters %d, expected %d" % (len(dead), len(want_dead)))
 for d, (i, why) in zip(dead, want_dead):
     try:
