@@ -116,6 +116,13 @@ if shutil.which("redis-server") and shutil.which("redis-cli"):
     redis_proc = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1",
                                    "--save", "", "--appendonly", "no", "--dir", work],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and redis_proc.poll() is None and subprocess.run(
+            ["redis-cli", "-p", str(rport), "PING"], capture_output=True,
+            timeout=20).stdout.strip() != b"PONG":
+        time.sleep(0.05)  # polling interval, not a wait for a condition
+    if redis_proc.poll() is not None:
+        sys.exit("redis-server did not start on port %d" % rport)
     with open(q, "a") as f:
         f.write("""
 CREATE SINK r WITH (connector = 'redis', url = 'redis://127.0.0.1:%d/0', type = 'hash',
