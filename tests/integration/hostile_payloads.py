@@ -293,6 +293,7 @@ for d, (i, why) in zip(dead, want_dead):
 
 if fails:
     print("\n".join(fails))
+    print("sluice's log (end):\n" + stderr.decode(errors="replace")[-3000:])
     print("hostile_payloads: %d failed" % len(fails))
     sys.exit(1)
 print("hostile_payloads: %d payloads, %d rejected by reason, 1 late, %d rows exact, "
