@@ -164,8 +164,8 @@ static int cmd_run(int argc, char **argv)
         return 2;
     }
     sl_log_configure(level, format, 2);
-    /* Accepted now so that deployments can set them; the parts that use them come with the
-     * MQTT source and the memory budget. Say so rather than ignore them silently. */
+    /* Accepted now so that deployments can set them; the part that uses them comes with the
+     * MQTT source's write-ahead log. Say so rather than ignore them silently. */
     if (f.state_dir != NULL || f.fsync) {
         sl_log(SL_LOG_WARN, "engine",
                "--state-dir and --fsync have no effect in this version: "
