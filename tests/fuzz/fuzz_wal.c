@@ -79,7 +79,7 @@ static void wr32(uint8_t *p, uint32_t v)
 /* Builds the log bytes from the input (see the top). Returns the length; *out is malloc'd. */
 static size_t build(bool framed, const uint8_t *p, size_t n, uint8_t **out)
 {
-    uint8_t *b = malloc(n * 2 + 16);
+    uint8_t *b = malloc(n * 8 + 16); /* a length byte 0 becomes an 8-byte header */
     size_t o = 0;
     if (b == NULL) {
         abort();
