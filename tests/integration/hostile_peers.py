@@ -245,11 +245,13 @@ def mqtt_part():
         print("fake broker connections: %s" % fconns, file=sys.stderr)
     M = 40
     payloads = [json.dumps({"device": "d%d" % (i % 3), "seq": i}).encode() for i in range(M)]
-    payloads.insert(5, b"[" * 200_000 + b"]" * 200_000)  # too deep
+    payloads.insert(5, b'{"x":' + b"[" * 200_000 + b"]" * 200_000 + b"}")  # too deep
     payloads.insert(9, b'{"device":"\xed\xa0\x80","seq":1}')  # a UTF-8-encoded surrogate
+    payloads.insert(13, b"")  # empty
+    payloads.insert(17, b'{"device":"' + b"x" * (16 << 20) + b'","seq":1}')  # 16 MiB
     for pl in payloads:
-        subprocess.run(["mosquitto_pub", "-p", str(mport), "-q", "1", "-t", "hostile/x", "-s"],
-                       input=pl, check=True, timeout=30)
+        subprocess.run(["mosquitto_pub", "-p", str(mport), "-q", "1", "-t", "hostile/x",
+                        "-s" if pl else "-n"], input=pl, check=True, timeout=60)
 
 
     def rows():
@@ -263,9 +265,12 @@ def mqtt_part():
     check(got == list(range(M)), "mqtt rows: %d, expected seq 0..%d once each" % (len(got), M - 1))
     check(fconns[:len(MQTT_MODES)] == MQTT_MODES, "the fake broker saw connections %s" % fconns)
     vals = s.metrics()
-    check(conservation.total(vals, "sluice_source_rejected_total", source="m") == 2,
-          "mqtt rejected %g, expected 2 (too deep, encoded surrogate)" %
-          conservation.total(vals, "sluice_source_rejected_total", source="m"))
+    for why in ("too_deep", "invalid_utf8", "not_json", "too_large"):
+        check(conservation.total(vals, "sluice_source_rejected_total", source="m",
+                                 reason=why) == 1,
+              "mqtt rejected{reason=%s} %g, expected 1" %
+              (why, conservation.total(vals, "sluice_source_rejected_total", source="m",
+                                       reason=why)))
     check(conservation.total(vals, "sluice_mqtt_reconnects_total", source="m") >= 1,
           "mqtt reconnects not counted")
     mqtt_rss = s.rss()
