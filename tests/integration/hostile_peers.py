@@ -3,7 +3,8 @@
 answer Sluice's first connections with malformed protocol - huge bulk and array lengths,
 100 000-deep nesting, truncated frames, a malformed remaining length, properties running
 past the packet, an invalid UTF-8 topic, garbage - and then proxy to a real redis-server /
-mosquitto. Sluice must drop each bad connection, count it, reconnect, and then deliver
+mosquitto (the MQTT source with --state-dir, so its write-ahead log carries the hostile
+payloads too). Sluice must drop each bad connection, count it, reconnect, and then deliver
 everything exactly once to the real peer; it never crashes (the ASan build runs this too),
 its RSS stays bounded, /metrics reconciles (tests/tools/conservation.py) and SIGTERM exits 0.
 
@@ -104,10 +105,10 @@ def start_fake(proto, real_port, modes):
 
 
 class Sluice:
-    def __init__(self, q, name):
+    def __init__(self, q, name, extra=()):
         self.err = open(os.path.join(work, name + ".stderr"), "w+b")
-        self.p = subprocess.Popen([sluice, "run", "--workers", "2", "--http", "127.0.0.1:0", q],
-                                  stdout=subprocess.DEVNULL, stderr=self.err)
+        self.p = subprocess.Popen([sluice, "run", "--workers", "2", "--http", "127.0.0.1:0",
+                                   *extra, q], stdout=subprocess.DEVNULL, stderr=self.err)
         procs.append(self.p)
         self.port = wait_for(self._port, 20, "sluice's http port")
 
@@ -237,7 +238,8 @@ def mqtt_part():
           client_id = 'sluice-hostile');
     CREATE SINK o WITH (connector = 'file', path = '{out}') AS SELECT device, seq FROM m;
     """)
-    s = Sluice(q, "mqtt")
+    # with the write-ahead log: every hostile payload also goes through it
+    s = Sluice(q, "mqtt", ("--state-dir", os.path.join(work, "state")))
     wait_for(lambda: "proxy" in fconns and
              conservation.total(s.metrics(), "sluice_mqtt_connected", source="m") == 1,
              120, "the mqtt source connected through the proxy")
