@@ -58,7 +58,7 @@ if(Python3_FOUND)
   # Malicious peers: tests/tools/fake_peer.py in front of a real redis-server and mosquitto.
   # Exit status 77: they are not installed.
   set(SL_HOSTILE_SANITIZED "")
-  if(SL_SANITIZE)
+  if(SL_SANITIZE OR SL_FUZZ)
     set(SL_HOSTILE_SANITIZED sanitized)
   endif()
   add_test(NAME integration/hostile_peers
