@@ -240,8 +240,23 @@ static inline uint32_t key_hash(uint64_t seed, const char *s, size_t n)
 
 /* --- building ---------------------------------------------------------------------- */
 
+bool (*sl__decoder_alloc_fail)(void);
+
+/* Every allocation of sl_decoder_new goes through here, so that a test can make any one of
+ * them fail (sl__decoder_alloc_fail). */
+static void *d_calloc(size_t n, size_t size)
+{
+    if (sl__decoder_alloc_fail != NULL && sl__decoder_alloc_fail()) {
+        return NULL;
+    }
+    return calloc(n, size);
+}
+
 static void *map_lazy(size_t bytes)
 {
+    if (sl__decoder_alloc_fail != NULL && sl__decoder_alloc_fail()) {
+        return NULL;
+    }
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                    -1, 0);
     return p == MAP_FAILED ? NULL : p;
@@ -317,7 +332,7 @@ int sl_decoder_new(const struct sl_source *src, int ts_format, size_t max_messag
     if (ts_format < SL_TS_AUTO || ts_format > SL_TS_RFC3339 || src->ncols < 0) {
         return -EINVAL;
     }
-    struct sl_decoder *d = calloc(1, sizeof(*d));
+    struct sl_decoder *d = d_calloc(1, sizeof(*d));
     int ncols = src->ncols;
     int r = -ENOMEM;
     if (d == NULL) {
@@ -336,7 +351,9 @@ int sl_decoder_new(const struct sl_source *src, int ts_format, size_t max_messag
     if (getrandom(&d->seed, sizeof(d->seed), GRND_NONBLOCK) != (ssize_t)sizeof(d->seed)) {
         d->seed = (uint64_t)(uintptr_t)d ^ 0x9e3779b97f4a7c15ULL;
     }
-    d->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    d->c_locale = sl__decoder_alloc_fail != NULL && sl__decoder_alloc_fail()
+                      ? (locale_t)0
+                      : newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
     if (d->c_locale == (locale_t)0) {
         goto fail;
     }
@@ -355,13 +372,13 @@ int sl_decoder_new(const struct sl_source *src, int ts_format, size_t max_messag
             keybytes += path->segs[j].is_index ? 0 : path->segs[j].len;
         }
     }
-    d->nodes = calloc(nseg + 1, sizeof(*d->nodes));
-    d->leaves = calloc((size_t)ncols + 1, sizeof(*d->leaves));
-    d->keys = malloc(keybytes + 1);
-    d->col_type = calloc((size_t)ncols + 1, 1);
-    d->col_check = calloc((size_t)ncols + 1, 1);
-    d->checks = calloc((size_t)ncols + 1, sizeof(*d->checks));
-    d->tmpl = calloc((size_t)ncols + 1, sizeof(*d->tmpl));
+    d->nodes = d_calloc(nseg + 1, sizeof(*d->nodes));
+    d->leaves = d_calloc((size_t)ncols + 1, sizeof(*d->leaves));
+    d->keys = d_calloc(keybytes + 1, 1);
+    d->col_type = d_calloc((size_t)ncols + 1, 1);
+    d->col_check = d_calloc((size_t)ncols + 1, 1);
+    d->checks = d_calloc((size_t)ncols + 1, sizeof(*d->checks));
+    d->tmpl = d_calloc((size_t)ncols + 1, sizeof(*d->tmpl));
     if (d->nodes == NULL || d->leaves == NULL || d->keys == NULL || d->col_type == NULL ||
         d->col_check == NULL || d->checks == NULL || d->tmpl == NULL) {
         goto fail;
@@ -403,8 +420,8 @@ int sl_decoder_new(const struct sl_source *src, int ts_format, size_t max_messag
         d->nodes[node].leaf = nleaves++;
     }
 
-    d->krefs = calloc((size_t)d->nnodes, sizeof(*d->krefs));
-    d->irefs = calloc((size_t)d->nnodes, sizeof(*d->irefs));
+    d->krefs = d_calloc((size_t)d->nnodes, sizeof(*d->krefs));
+    d->irefs = d_calloc((size_t)d->nnodes, sizeof(*d->irefs));
     if (d->krefs == NULL || d->irefs == NULL) {
         goto fail;
     }

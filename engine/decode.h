@@ -15,6 +15,7 @@
 #ifndef SL_DECODE_H
 #define SL_DECODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "value.h"
@@ -71,6 +72,12 @@ const char *sl_reject_name(int reason);
 int sl_decoder_new(const struct sl_source *src, int ts_format, size_t max_message_bytes,
                    struct sl_decoder **ret);
 void sl_decoder_free(struct sl_decoder *d);
+
+/* Test hook (allocation-failure injection, tests/fuzz/fuzz_decode_split.c): when set, it is
+ * asked before each allocation sl_decoder_new makes, and a true answer makes that allocation
+ * fail. NULL (the default) in the engine. Not thread-safe: set it only in single-threaded
+ * tests. */
+extern bool (*sl__decoder_alloc_fail)(void);
 
 /* Decodes one payload (buf, len: need not be NUL-terminated) into row[0 .. src->ncols).
  * Pseudo-columns after them are the caller's. TEXT values point into buf, or into scratch

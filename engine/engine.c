@@ -17,6 +17,7 @@
 #include "engine.h"
 #include "http.h"
 #include "log.h"
+#include "memlimit.h"
 #include "progress.h"
 
 static double read_ctr(void *ud)
@@ -118,6 +119,7 @@ int sl_engine_new(const struct sl_catalog *cat, const struct sl_engine_opts *opt
         }
     }
     r = sl_metrics_process_register(eng->metrics, err);
+    r = r < 0 ? r : sl_memlimit_register_metrics(eng->metrics, err);
     for (int i = 0; i < eng->nsrcs && r >= 0; i++) {
         if (eng->srcs[i] != NULL) {
             r = sl__srcrt_metrics(eng->srcs[i], err);
@@ -178,7 +180,16 @@ static bool ready(void *ud, char *reason, size_t cap)
             return false;
         }
     }
-    return true;
+    for (int i = 0; i < eng->cat->nplans; i++) {
+        const struct sl_plan *pl = eng->cat->plans[i];
+        if (pl->window != SL_WINDOW_NONE && atomic_load(&eng->groups[i]) >= pl->max_groups) {
+            snprintf(reason, cap,
+                     "degraded: query %s holds max_groups (%llu) groups; new groups are refused",
+                     pl->name, (unsigned long long)pl->max_groups);
+            return false;
+        }
+    }
+    return sl_memlimit_ready(reason, cap);
 }
 
 static void progress_refresh(struct sl_progress_stats *st, void *ud)
@@ -247,6 +258,7 @@ int sl_engine_run(struct sl_engine *eng)
     while (atomic_load(&eng->sinks_running) > 0) {
         struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000000L};
         int sig = sigtimedwait(&set, NULL, &ts);
+        sl_memlimit_refresh();
         if (sig == SIGHUP && !atomic_load(&eng->stop)) {
             if (eng->opts.reload == NULL) {
                 sl_log(SL_LOG_WARN, "engine", "SIGHUP: no query files to reload; going on");

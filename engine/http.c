@@ -336,7 +336,7 @@ int sl_http_start(const char *addr, struct sl_metrics *m, sl_http_ready_fn ready
                                                 : ((struct sockaddr_in *)&bound)->sin_port);
 
     h->daemon = MHD_start_daemon(
-        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, h,
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL, handle, h,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)SL_HTTP_MAX_CONNECTIONS,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SL_HTTP_TIMEOUT_S,
@@ -357,6 +357,15 @@ fail:
     }
     sl_http_stop(h);
     return r;
+}
+
+int sl__http_add_connection(struct sl_http *http, int fd)
+{
+    struct sockaddr_in peer = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    return MHD_add_connection(http->daemon, fd, (const struct sockaddr *)&peer, sizeof(peer)) ==
+                   MHD_YES
+               ? 0
+               : -EIO;
 }
 
 int sl_http_port(const struct sl_http *http)

@@ -70,4 +70,10 @@ int sl_cmd_health(int argc, char **argv);
 int sl__http_parse_addr(const char *addr, bool for_connect, struct sockaddr_storage *ret_sa,
                         socklen_t *ret_len, struct sl_err *err);
 
+/* Internal, for tests/fuzz/fuzz_http.c: hands a connected stream socket (one end of a
+ * socketpair) to the server as if it had been accepted from 127.0.0.1, so that request
+ * parsing and routing run on any bytes without a network. The server owns and closes fd.
+ * Returns 0 or -EIO. */
+int sl__http_add_connection(struct sl_http *http, int fd);
+
 #endif

@@ -14,6 +14,7 @@
 
 #include "engine/engine.h"
 #include "engine/http.h"
+#include "engine/memlimit.h"
 #include "engine/log.h"
 #include "engine/options.h"
 #include "queries/front.h"
@@ -412,11 +413,7 @@ static int cmd_run(int argc, char **argv)
     if (f.fsync && f.state_dir == NULL) {
         sl_log(SL_LOG_WARN, "engine", "--fsync has no effect without --state-dir");
     }
-    if (f.memory_limit > 0) {
-        sl_log(SL_LOG_WARN, "engine",
-               "--memory-limit has no effect in this version; "
-               "max_groups per query bounds memory");
-    }
+    sl_memlimit_set(f.memory_limit > 0 ? f.memory_limit : sl_memlimit_default());
     if (npaths == 0) {
         const char *q = getenv("SLUICE_QUERIES");
         paths[npaths++] = q != NULL && q[0] != '\0' ? q : "queries";

@@ -28,6 +28,7 @@
 #include "engine.h"
 #include "format.h"
 #include "keys.h"
+#include "memlimit.h"
 
 #define INLINE_KEY 40
 #define MAX_IN     256 /* records handled per input before looking at the others */
@@ -352,6 +353,9 @@ static void minpos_fold(int64_t *dst, const int64_t *src, int np)
 static bool groups_take(struct sl__shard *sh, struct qrt *q)
 {
     _Atomic(uint64_t) *g = &sh->eng->groups[q->p->index];
+    if (!sl_memlimit_take(q->blk + SL_MEMLIMIT_GROUP_OVERHEAD)) {
+        return false;
+    }
     if (atomic_fetch_add_explicit(g, 1, memory_order_relaxed) >= q->p->max_groups) {
         atomic_fetch_sub_explicit(g, 1, memory_order_relaxed);
         return false;
