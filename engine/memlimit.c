@@ -137,7 +137,10 @@ void sl_memlimit_refresh(void)
     last_rss = rss;
     bool was = atomic_load_explicit(&over, memory_order_relaxed);
     bool now = lim > 0 && rss >= threshold(lim);
-    if (lim > 0 && !now && was) {
+    /* Hysteresis: once over, new groups stay refused (and /readyz degraded) until the RSS
+     * falls a sixteenth of the budget under the threshold, so that readiness does not flap
+     * around it. */
+    if (lim > 0 && was && rss < threshold(lim) - (uint64_t)lim / 16) {
         /* recovered: the RSS fell under the budget */
         atomic_store_explicit(&over, false, memory_order_relaxed);
         sl_log(SL_LOG_INFO, "memory",
