@@ -72,11 +72,16 @@ void sl_engine_summary(struct sl_engine *eng, FILE *f);
 
 /* ---- internal: shared between engine.c, source.c, shard.c, sink.c ---- */
 
+/* Marker flags (replay and commit, source.c). */
+#define SL_MARK_TRACK   1 /* shards report their open windows' smallest positions */
+#define SL_MARK_RESTORE 2 /* after replay at start: windows ending by wm fired before */
+#define SL_MARK_REVOKE  4 /* partition wm was revoked: discard state built from it */
+
 struct sl__marker {
     uint8_t kind;  /* SL_REC_MARKER */
     uint8_t final; /* the source is done: nothing follows */
     uint8_t fire;  /* fire windows up to wm (0 on shutdown: open windows are kept) */
-    uint8_t pad;
+    uint8_t flags; /* SL_MARK_* */
     uint32_t source;
     uint64_t seq;
     int64_t wm;
@@ -86,8 +91,8 @@ struct sl__marker {
  * to 8), then nstates struct sl_value (TEXT: u.s holds the byte offset from the record
  * start), then TEXT bytes. */
 struct sl__evrec {
-    uint8_t kind; /* SL_REC_EVENT */
-    uint8_t pad;
+    uint8_t kind;   /* SL_REC_EVENT */
+    uint8_t replay; /* read again after a crash: fold silently (DESIGN.md) */
     uint16_t query;
     uint16_t nstates;
     uint16_t pad2;
@@ -158,6 +163,12 @@ void sl__srcrt_dead_late(struct sl__srcrt *s, const struct sl_plan *plan, int64_
 uint64_t sl__srcrt_events(struct sl__srcrt *s);
 
 struct sl_waiter *sl__srcrt_waiter(struct sl__srcrt *s);
+/* Replay and commit: the source's watermark partitions, whether it commits, and a shard's
+ * report for a tracked marker (smallest position per partition among its open windows,
+ * INT64_MAX for none). */
+int sl__srcrt_nparts(const struct sl__srcrt *s);
+bool sl__srcrt_durable(const struct sl__srcrt *s);
+void sl__srcrt_report(struct sl__srcrt *s, uint64_t seq, const int64_t *minpos);
 
 /* shard.c */
 struct sl__shard *sl__shard_new(struct sl_engine *eng, int index);

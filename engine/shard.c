@@ -46,14 +46,18 @@ struct pane {
     struct gent g;
     int64_t rev;
     uint8_t dirty;
-    uint8_t pad[7];
+    uint8_t pad;
+    uint16_t part; /* watermark partition of its first event (revocation) */
+    uint8_t pad2[4];
     _Alignas(8) uint8_t state[];
 };
 
 struct sess {
     int64_t start, end, rev;
     uint8_t fired;
-    uint8_t pad[7];
+    uint8_t pad;
+    uint16_t part; /* watermark partition of its first event (revocation) */
+    uint8_t pad2[4];
     _Alignas(8) uint8_t state[];
 };
 
@@ -74,6 +78,7 @@ struct bucket {
     int64_t pstart;
     struct pane **v;
     int n, cap;
+    int64_t *minpos; /* per partition, smallest position folded here (tracking sources) */
 };
 
 struct table {
@@ -106,6 +111,12 @@ struct qrt {
     struct sl_chan *out;
     int64_t next_early;
     int hll_agg; /* APPROX_COUNT_DISTINCT exported for the sink's hll_key, or -1 */
+    /* Replay and commit: a durable source's queries track, per partition, the smallest
+     * position of an event in each open bucket or session (sessions keep np positions
+     * after their state, at moff). */
+    bool track;
+    int np;
+    size_t moff;
 };
 
 /* Merge slots for HOP windows and re-emissions. */
@@ -138,6 +149,7 @@ struct sl__shard {
     pthread_t thr;
     bool started;
     bool has_early;
+    int64_t *mp; /* scratch: positions reported per marker */
     struct sl_gauge *cap_gauge;
     struct sl_buf hll; /* Redis HyperLogLog bytes of the row being emitted */
     _Alignas(SL_CACHELINE) struct sl_waiter w;
@@ -298,6 +310,39 @@ static void blk_free(struct qrt *q, void *b)
 {
     *(void **)b = q->freelist;
     q->freelist = b;
+}
+
+/* ---- positions for the replay start (DESIGN.md, "Delivery guarantees") ---- */
+
+#define POS_PART(pos) ((int)((pos) >> 48))
+#define POS_OFF(pos)  ((int64_t)((pos) & ((UINT64_C(1) << 48) - 1)))
+
+static int64_t *sess_minpos(struct qrt *q, struct sess *s)
+{
+    return (int64_t *)(void *)((uint8_t *)s + q->moff);
+}
+
+static void minpos_init(int64_t *m, int np)
+{
+    for (int i = 0; i < np; i++) {
+        m[i] = INT64_MAX;
+    }
+}
+
+static void minpos_note(struct qrt *q, int64_t *m, uint64_t pos)
+{
+    int p = POS_PART(pos);
+    int64_t off = POS_OFF(pos);
+    if (p < q->np && off < m[p]) {
+        m[p] = off;
+    }
+}
+
+static void minpos_fold(int64_t *dst, const int64_t *src, int np)
+{
+    for (int i = 0; i < np; i++) {
+        dst[i] = src[i] < dst[i] ? src[i] : dst[i];
+    }
 }
 
 static bool groups_take(struct sl__shard *sh, struct qrt *q)
@@ -502,7 +547,11 @@ static void hop_event(struct sl__shard *sh, struct qrt *q, const struct sl__evre
     int64_t last_end = pstart + size;
 
     if (e->stamp != SL_WM_NONE && e->stamp >= last_end + late) {
-        late_event(sh, q, e);
+        if (e->replay) {
+            sl_ctr_add(&q->st.replay_skipped, 1);
+        } else {
+            late_event(sh, q, e);
+        }
         return;
     }
     struct pane *pn = pane_find(q, e->keyhash, pstart, key, e->keylen);
@@ -516,6 +565,7 @@ static void hop_event(struct sl__shard *sh, struct qrt *q, const struct sl__evre
         pn->g.hash = ghash(e->keyhash, pstart);
         pn->g.keyhash = e->keyhash;
         pn->g.t = pstart;
+        pn->part = (uint16_t)POS_PART(e->pos);
         set_key(&pn->g, pane_inl(q, pn), key, e->keylen);
         state_init(p, pn->state);
         tab_insert(&q->tab, &pn->g);
@@ -526,6 +576,17 @@ static void hop_event(struct sl__shard *sh, struct qrt *q, const struct sl__evre
     fold(q, pn->state, e, vals);
     pn->rev++;
     sl_ctr_add(&q->st.accepted, 1);
+    if (q->track) {
+        struct bucket *b = bucket_get(q, pstart, false);
+        if (b->minpos == NULL) {
+            b->minpos = sl_xcalloc((size_t)q->np, sizeof(*b->minpos));
+            minpos_init(b->minpos, q->np);
+        }
+        minpos_note(q, b->minpos, e->pos);
+    }
+    if (e->replay) {
+        return; /* replay rebuilds state; what it already emitted is not emitted again */
+    }
     if (p->emit == SL_EMIT_EVERY && !pn->dirty) {
         pn->dirty = 1;
         GROW(q->dirty, q->ndirty, q->capdirty);
@@ -713,6 +774,7 @@ static void hop_fire(struct sl__shard *sh, struct qrt *q, int64_t W)
             groups_give(sh, q);
         }
         free(b->v);
+        free(b->minpos);
     }
     memmove(q->bk, q->bk + drop, sizeof(*q->bk) * (size_t)(q->nbk - drop));
     q->nbk -= drop;
@@ -813,8 +875,12 @@ static void session_event(struct sl__shard *sh, struct qrt *q, const struct sl__
     for (int i = 0; i < g->n; i++) {
         struct sess *s = g->v[i];
         if (s->start < hi && lo < s->end) {
-            if (s->fired || (e->stamp != SL_WM_NONE && s->end <= e->stamp)) {
-                late_event(sh, q, e);
+            if (s->fired || (!e->replay && e->stamp != SL_WM_NONE && s->end <= e->stamp)) {
+                if (e->replay) {
+                    sl_ctr_add(&q->st.replay_skipped, 1);
+                } else {
+                    late_event(sh, q, e);
+                }
                 return;
             }
             if (first < 0) {
@@ -829,7 +895,10 @@ static void session_event(struct sl__shard *sh, struct qrt *q, const struct sl__
             }
         }
     }
-    if (e->stamp != SL_WM_NONE && mend <= e->stamp) {
+    /* Replayed events fold without a stamp: a session's earlier events may end before the
+     * commit's done while later ones carry it past; sessions that ended by then are made
+     * fired when the replay is over (SL_MARK_RESTORE). */
+    if (!e->replay && e->stamp != SL_WM_NONE && mend <= e->stamp) {
         late_event(sh, q, e);
         return;
     }
@@ -841,7 +910,11 @@ static void session_event(struct sl__shard *sh, struct qrt *q, const struct sl__
         }
         s = blk_alloc(q);
         memset(s, 0, sizeof(*s));
+        s->part = (uint16_t)POS_PART(e->pos);
         state_init(p, s->state);
+        if (q->track) {
+            minpos_init(sess_minpos(q, s), q->np);
+        }
         int at = 0;
         while (at < g->n && g->v[at]->start < lo) {
             at++;
@@ -859,6 +932,9 @@ static void session_event(struct sl__shard *sh, struct qrt *q, const struct sl__
             }
             state_merge(p, s->state, o->state);
             s->rev += o->rev;
+            if (q->track) {
+                minpos_fold(sess_minpos(q, s), sess_minpos(q, o), q->np);
+            }
             state_fini(p, o->state);
             sess_remove_at(g, i);
             blk_free(q, o);
@@ -867,6 +943,9 @@ static void session_event(struct sl__shard *sh, struct qrt *q, const struct sl__
     }
     s->start = mstart;
     s->end = mend;
+    if (q->track) {
+        minpos_note(q, sess_minpos(q, s), e->pos);
+    }
     fold(q, s->state, e, vals);
     s->rev++;
     sl_ctr_add(&q->st.accepted, 1);
@@ -906,7 +985,7 @@ static void sgroup_cleanup(struct sl__shard *sh, struct qrt *q, struct sgroup *g
     (void)sh;
 }
 
-static void session_fire(struct sl__shard *sh, struct qrt *q, int64_t W)
+static void session_fire(struct sl__shard *sh, struct qrt *q, int64_t W, bool silent)
 {
     while (q->nheap > 0 && q->heap[0].end <= W) {
         struct hent h = heap_pop(q);
@@ -914,7 +993,9 @@ static void session_fire(struct sl__shard *sh, struct qrt *q, int64_t W)
         for (int i = 0; i < g->n; i++) {
             struct sess *s = g->v[i];
             if (!s->fired && s->start == h.start && s->end == h.end) {
-                emit(sh, q, g->g.key, g->g.keylen, s->state, s->start, s->end, s->rev, true);
+                if (!silent) {
+                    emit(sh, q, g->g.key, g->g.keylen, s->state, s->start, s->end, s->rev, true);
+                }
                 state_fini(q->p, s->state);
                 s->fired = 1;
                 groups_give(sh, q);
@@ -949,21 +1030,147 @@ static void handle_event(struct sl__shard *sh, const uint8_t *rec)
     }
 }
 
+/* Revocation: panes and sessions whose first event came from partition part are dropped
+ * without a row (with co-partitioned keys, all of a key's events do). */
+static void revoke_part(struct sl__shard *sh, struct qrt *q, int part)
+{
+    const struct sl_plan *p = q->p;
+    if (p->window == SL_WINDOW_SESSION) {
+        struct sgroup **empty = NULL;
+        int nempty = 0, capempty = 0;
+        for (size_t i = 0; i < q->tab.cap; i++) {
+            struct sgroup *g = (struct sgroup *)q->tab.slots[i];
+            if (g == NULL) {
+                continue;
+            }
+            for (int j = 0; j < g->n;) {
+                struct sess *t = g->v[j];
+                if (t->part != part) {
+                    j++;
+                    continue;
+                }
+                if (!t->fired) {
+                    state_fini(p, t->state);
+                    groups_give(sh, q);
+                }
+                sess_remove_at(g, j);
+                blk_free(q, t);
+            }
+            if (g->n == 0 && g->heap_refs == 0) {
+                GROW(empty, nempty, capempty);
+                empty[nempty++] = g;
+            }
+        }
+        for (int i = 0; i < nempty; i++) {
+            tab_remove(&q->tab, &empty[i]->g);
+            free_key(&empty[i]->g, empty[i]->inl);
+            free(empty[i]->v);
+            free(empty[i]);
+        }
+        free(empty);
+        return;
+    }
+    int keep = 0;
+    for (int i = 0; i < q->ndirty; i++) {
+        if (q->dirty[i]->part != part) {
+            q->dirty[keep++] = q->dirty[i];
+        }
+    }
+    q->ndirty = keep;
+    keep = 0;
+    for (int i = 0; i < q->npend; i++) {
+        if (q->pend[i].pn->part != part) {
+            q->pend[keep++] = q->pend[i];
+        }
+    }
+    q->npend = keep;
+    for (int i = 0; i < q->nbk; i++) {
+        struct bucket *b = &q->bk[i];
+        keep = 0;
+        for (int j = 0; j < b->n; j++) {
+            struct pane *pn = b->v[j];
+            if (pn->part != part) {
+                b->v[keep++] = pn;
+                continue;
+            }
+            tab_remove(&q->tab, &pn->g);
+            state_fini(p, pn->state);
+            free_key(&pn->g, pane_inl(q, pn));
+            blk_free(q, pn);
+            groups_give(sh, q);
+        }
+        b->n = keep;
+        if (b->minpos != NULL && part < q->np) {
+            b->minpos[part] = INT64_MAX;
+        }
+    }
+}
+
+/* The smallest position per partition among q's open buckets and sessions. */
+static void open_positions(struct qrt *q, int64_t *mp)
+{
+    if (q->p->window == SL_WINDOW_SESSION) {
+        for (size_t i = 0; i < q->tab.cap; i++) {
+            struct sgroup *g = (struct sgroup *)q->tab.slots[i];
+            for (int j = 0; g != NULL && j < g->n; j++) {
+                minpos_fold(mp, sess_minpos(q, g->v[j]), q->np);
+            }
+        }
+        return;
+    }
+    for (int i = 0; i < q->nbk; i++) {
+        if (q->bk[i].minpos != NULL) {
+            minpos_fold(mp, q->bk[i].minpos, q->np);
+        }
+    }
+}
+
 static void handle_marker(struct sl__shard *sh, const struct sl__marker *m)
 {
+    bool track = (m->flags & SL_MARK_TRACK) != 0;
+    int np = 0;
     for (int i = 0; i < sh->nq; i++) {
         struct qrt *q = &sh->q[i];
         if (q->p == NULL || q->p->src->index != (int)m->source) {
             continue;
         }
-        if (m->fire && m->wm != SL_WM_NONE) {
+        if (m->flags & SL_MARK_RESTORE) {
+            /* After replay at start: windows ending by the commit's done fired before the
+             * crash (DESIGN.md); sessions that ended by then become fired, silently. */
             if (q->p->window == SL_WINDOW_SESSION) {
-                session_fire(sh, q, m->wm);
+                session_fire(sh, q, m->wm, true);
+            } else if (q->fired_wm == SL_WM_NONE || q->fired_wm < m->wm) {
+                q->fired_wm = m->wm;
+            }
+        } else if (m->flags & SL_MARK_REVOKE) {
+            revoke_part(sh, q, (int)m->wm);
+        } else if (m->fire && m->wm != SL_WM_NONE) {
+            if (q->p->window == SL_WINDOW_SESSION) {
+                session_fire(sh, q, m->wm, false);
             } else {
                 hop_fire(sh, q, m->wm);
             }
         }
-        sl__send_marker(q->out, m, NULL);
+        if (track) {
+            if (np == 0) {
+                np = q->np;
+                minpos_init(sh->mp, np);
+            }
+            open_positions(q, sh->mp);
+        }
+    }
+    if (track) {
+        if (np == 0) {
+            np = sl__srcrt_nparts(sh->eng->srcs[m->source]);
+            minpos_init(sh->mp, np);
+        }
+        sl__srcrt_report(sh->eng->srcs[m->source], m->seq, sh->mp);
+    }
+    for (int i = 0; i < sh->nq; i++) {
+        struct qrt *q = &sh->q[i];
+        if (q->p != NULL && q->p->src->index == (int)m->source) {
+            sl__send_marker(q->out, m, NULL);
+        }
     }
     if (m->final) {
         sh->in_final[m->source] = true;
@@ -1057,7 +1264,7 @@ struct sl__shard *sl__shard_new(struct sl_engine *eng, int index)
 {
     const struct sl_catalog *cat = eng->cat;
     struct sl__shard *sh = sl_xcalloc(1, sizeof(*sh));
-    int maxrow = 0, maxout = 0, maxstates = 0;
+    int maxrow = 0, maxout = 0, maxstates = 0, maxnp = 1;
 
     sh->eng = eng;
     sh->index = index;
@@ -1086,6 +1293,17 @@ struct sl__shard *sl__shard_new(struct sl_engine *eng, int index)
         tab_init(&q->tab);
         size_t hdr = p->window == SL_WINDOW_SESSION ? sizeof(struct sess) : sizeof(struct pane);
         q->blk = (hdr + p->state_size + INLINE_KEY + 7) & ~(size_t)7;
+        struct sl__srcrt *src = eng->srcs[p->src->index];
+        q->np = sl__srcrt_nparts(src);
+        q->track = sl__srcrt_durable(src);
+        if (q->np > maxnp) {
+            maxnp = q->np;
+        }
+        if (q->track && p->window == SL_WINDOW_SESSION) {
+            q->moff = (hdr + p->state_size + 7) & ~(size_t)7;
+            size_t need = q->moff + (size_t)q->np * sizeof(int64_t);
+            q->blk = need > q->blk ? need : q->blk;
+        }
         if (q->blk < sizeof(void *)) {
             q->blk = sizeof(void *);
         }
@@ -1104,6 +1322,11 @@ struct sl__shard *sl__shard_new(struct sl_engine *eng, int index)
     sh->aggrow = sl_xcalloc((size_t)maxrow + 1, sizeof(*sh->aggrow));
     sh->outs = sl_xcalloc((size_t)maxout + 1, sizeof(*sh->outs));
     sh->vals = sl_xcalloc((size_t)maxstates + 1, sizeof(*sh->vals));
+    for (int i = 0; i < cat->nsources; i++) {
+        int np = eng->srcs[i] != NULL ? sl__srcrt_nparts(eng->srcs[i]) : 1;
+        maxnp = np > maxnp ? np : maxnp;
+    }
+    sh->mp = sl_xcalloc((size_t)maxnp, sizeof(*sh->mp));
     sh->fbuf_cap = 256 * 1024;
     sh->fbuf = sl_xcalloc(1, sh->fbuf_cap);
     sl_eval_init(&sh->ev, 64 * 1024);
@@ -1177,6 +1400,7 @@ static void qrt_fini(struct qrt *q)
                 free(pn);
             }
             free(q->bk[i].v);
+            free(q->bk[i].minpos);
         }
     }
     while (q->freelist != NULL) {
@@ -1217,6 +1441,7 @@ void sl__shard_free(struct sl__shard *sh)
     free(sh->aggrow);
     free(sh->outs);
     free(sh->vals);
+    free(sh->mp);
     free(sh->fbuf);
     sl_eval_fini(&sh->ev);
     sl_buf_fini(&sh->hll);

@@ -40,9 +40,27 @@ struct qroute {
 struct part {
     int64_t max_ts;
     int64_t last_mono;
+    int64_t hi;        /* next position to read (last read + 1); SL_POS_NONE if none */
+    int64_t replay_hi; /* replaying below this position; SL_POS_NONE when live */
+    int64_t replay_done;
     bool has;
     bool idle;
+    bool revoked; /* not read here: never holds the watermark */
+    bool behind;  /* messages known to be waiting: never idle */
 };
+
+/* A marker sent but not yet committed (durable sources): what commit() will record once
+ * every sink has acknowledged it. Shards fold the smallest position of their open windows
+ * into minpos when they pass the marker on. */
+struct pending {
+    _Atomic uint64_t seq;
+    int64_t done;
+    int64_t *hi, *wm;        /* nparts */
+    _Atomic int64_t *minpos; /* nparts, INT64_MAX: nothing open */
+    atomic_int reports;
+};
+
+#define NPENDING 256
 
 struct sl_src_io {
     struct sl__srcrt *s;
@@ -69,6 +87,20 @@ struct sl__srcrt {
     struct sl_src_io io;
 
     struct part *parts;
+    /* replay and commit (durable sources) */
+    bool durable;
+    int nreplaying;   /* partitions below their replay hi */
+    bool live_fired;  /* a firing marker went out since start */
+    bool restore_due; /* resumed at start: the windows up to restore_wm count as fired */
+    int64_t restore_wm;
+    struct pending *pend; /* ring of NPENDING, [ptail, phead) */
+    uint64_t ptail, phead;
+    uint64_t committed; /* last marker committed */
+    int64_t committed_done;
+    int64_t *cstart, *chi; /* nparts: replay starts and hi of the last commit */
+    int64_t *tmp;          /* nparts scratch */
+    struct sl_commit_part *cparts;
+    int reporters; /* shards that report per marker */
     int64_t wm, wm_marked;
     _Atomic int64_t wm_pub; /* wm for other threads (metrics, progress) */
     uint64_t seq;
@@ -105,6 +137,8 @@ static size_t pad8(size_t n)
 {
     return (n + 7) & ~(size_t)7;
 }
+
+static void end_replay(struct sl__srcrt *s, int p);
 
 int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl__srcrt **ret,
                   struct sl_err *err)
@@ -199,6 +233,27 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
         s->nparts = 1;
     }
     s->parts = sl_xcalloc((size_t)s->nparts, sizeof(*s->parts));
+    for (int i = 0; i < s->nparts; i++) {
+        s->parts[i].hi = s->parts[i].replay_hi = SL_POS_NONE;
+    }
+    s->durable = s->ops->commit != NULL;
+    s->committed_done = SL_POS_NONE;
+    if (s->durable) {
+        size_t np = (size_t)s->nparts;
+        s->pend = sl_xcalloc(NPENDING, sizeof(*s->pend));
+        for (int i = 0; i < NPENDING; i++) {
+            s->pend[i].hi = sl_xcalloc(np, sizeof(int64_t));
+            s->pend[i].wm = sl_xcalloc(np, sizeof(int64_t));
+            s->pend[i].minpos = sl_xcalloc(np, sizeof(*s->pend[i].minpos));
+        }
+        s->cstart = sl_xcalloc(np, sizeof(*s->cstart));
+        s->chi = sl_xcalloc(np, sizeof(*s->chi));
+        s->tmp = sl_xcalloc(np, sizeof(*s->tmp));
+        s->cparts = sl_xcalloc(np, sizeof(*s->cparts));
+        for (size_t i = 0; i < np; i++) {
+            s->cstart[i] = s->chi[i] = SL_POS_NONE;
+        }
+    }
     s->bounded = s->ops->bounded != NULL && s->ops->bounded(s->state);
     if (!s->bounded || s->max_future > 0) {
         s->need_arrival = true;
@@ -214,6 +269,7 @@ void sl__srcrt_connect(struct sl__srcrt *s)
 {
     struct sl_engine *eng = s->eng;
     if (s->nwindowed > 0) {
+        s->reporters = eng->nshards;
         s->to_shard = sl_xcalloc((size_t)eng->nshards, sizeof(*s->to_shard));
         s->dirty = sl_xcalloc((size_t)eng->nshards, sizeof(*s->dirty));
         for (int i = 0; i < eng->nshards; i++) {
@@ -244,6 +300,18 @@ void sl__srcrt_free(struct sl__srcrt *s)
     free(s->q);
     free(s->to_shard);
     free(s->dirty);
+    if (s->pend != NULL) {
+        for (int i = 0; i < NPENDING; i++) {
+            free(s->pend[i].hi);
+            free(s->pend[i].wm);
+            free((void *)s->pend[i].minpos);
+        }
+        free(s->pend);
+    }
+    free(s->cstart);
+    free(s->chi);
+    free(s->tmp);
+    free(s->cparts);
     free(s->parts);
     free(s->row);
     free(s->scratch);
@@ -288,14 +356,44 @@ static void *reserve_shard(struct sl__srcrt *s, int i, uint32_t len)
     return p;
 }
 
-static void send_marker(struct sl__srcrt *s, bool final, bool fire)
+static int64_t part_wm(const struct sl__srcrt *s, const struct part *p)
+{
+    return p->has ? p->max_ts - s->delay : SL_WM_NONE;
+}
+
+static void progress_commits(struct sl__srcrt *s);
+static bool commit_advance(struct sl__srcrt *s, int64_t w);
+
+/* Records what marker seq will commit (durable sources). */
+static void pending_push(struct sl__srcrt *s, uint64_t seq)
+{
+    struct pending *e = &s->pend[s->phead % NPENDING];
+    atomic_store_explicit(&e->seq, seq, memory_order_relaxed);
+    e->done = s->wm;
+    for (int i = 0; i < s->nparts; i++) {
+        e->hi[i] = s->parts[i].hi;
+        e->wm[i] = part_wm(s, &s->parts[i]);
+        atomic_store_explicit(&e->minpos[i], INT64_MAX, memory_order_relaxed);
+    }
+    atomic_store_explicit(&e->reports, 0, memory_order_release);
+    s->phead++;
+}
+
+static void send_marker_flags(struct sl__srcrt *s, bool final, bool fire, uint8_t flags, int64_t wm)
 {
     struct sl__marker m = {.kind = SL_REC_MARKER,
                            .final = final,
                            .fire = fire,
+                           .flags = flags,
                            .source = (uint32_t)s->index,
                            .seq = ++s->seq,
-                           .wm = final && fire ? SL_WM_MAX : s->wm};
+                           .wm = wm};
+    if (s->durable && s->phead - s->ptail < NPENDING) {
+        /* When the sinks are NPENDING markers behind, this one is not recorded: a later
+         * one commits instead. */
+        m.flags |= SL_MARK_TRACK;
+        pending_push(s, m.seq);
+    }
     commit_all(s);
     if (s->to_shard != NULL) {
         for (int i = 0; i < s->eng->nshards; i++) {
@@ -307,13 +405,26 @@ static void send_marker(struct sl__srcrt *s, bool final, bool fire)
             sl__send_marker(s->q[i].sink_in, &m, final ? NULL : &s->eng->stop);
         }
     }
-    s->wm_marked = s->wm;
     s->marker_mono = s->mono_now;
 }
 
-static bool crossed_boundary(const struct sl__srcrt *s)
+static void send_marker(struct sl__srcrt *s, bool final, bool fire)
 {
-    if (s->wm == SL_WM_NONE || s->wm <= s->wm_marked) {
+    if (!final && s->nreplaying > 0) {
+        return; /* nothing fires while a partition replays */
+    }
+    send_marker_flags(s, final, fire, 0, final && fire ? SL_WM_MAX : s->wm);
+    s->wm_marked = s->wm;
+    if (fire) {
+        s->live_fired = true;
+    }
+}
+
+/* Whether moving the watermark to w passes a window boundary of a query since the last
+ * marker. */
+static bool crosses(const struct sl__srcrt *s, int64_t w)
+{
+    if (w == SL_WM_NONE || w <= s->wm_marked) {
         return false;
     }
     if (s->wm_marked == SL_WM_NONE) {
@@ -321,11 +432,16 @@ static bool crossed_boundary(const struct sl__srcrt *s)
     }
     for (int i = 0; i < s->nq; i++) {
         int64_t g = s->q[i].gran;
-        if (g > 0 && sl_floor_div(s->wm, g) != sl_floor_div(s->wm_marked, g)) {
+        if (g > 0 && sl_floor_div(w, g) != sl_floor_div(s->wm_marked, g)) {
             return true;
         }
     }
     return false;
+}
+
+static bool crossed_boundary(const struct sl__srcrt *s)
+{
+    return crosses(s, s->wm);
 }
 
 static bool utf8_valid(const uint8_t *p, size_t n)
@@ -425,20 +541,12 @@ static void reject(struct sl__srcrt *s, int reason, const char *buf, size_t len,
 
 /* ---- per event ---- */
 
-static void update_watermark(struct sl__srcrt *s, int p, int64_t ts)
+static void recompute_watermark(struct sl__srcrt *s)
 {
-    struct part *pt = &s->parts[p];
-    if (!pt->has || ts > pt->max_ts) {
-        pt->max_ts = ts;
-    }
-    pt->has = true;
-    pt->idle = false;
-    pt->last_mono = s->mono_now;
-    s->all_idle_since = 0;
     int64_t cand = INT64_MAX;
     for (int i = 0; i < s->nparts; i++) {
         const struct part *q = &s->parts[i];
-        if (q->idle) {
+        if (q->idle || q->revoked) {
             continue;
         }
         if (!q->has) {
@@ -455,8 +563,21 @@ static void update_watermark(struct sl__srcrt *s, int p, int64_t ts)
     }
 }
 
+static void update_watermark(struct sl__srcrt *s, int p, int64_t ts)
+{
+    struct part *pt = &s->parts[p];
+    if (!pt->has || ts > pt->max_ts) {
+        pt->max_ts = ts;
+    }
+    pt->has = true;
+    pt->idle = false;
+    pt->last_mono = s->mono_now;
+    s->all_idle_since = 0;
+    recompute_watermark(s);
+}
+
 static void route_windowed(struct sl__srcrt *s, struct qroute *q, int64_t ts, int64_t stamp,
-                           uint64_t pos)
+                           uint64_t pos, bool replay)
 {
     const struct sl_plan *p = q->plan;
     const struct sl_value *row = s->row;
@@ -505,6 +626,7 @@ static void route_windowed(struct sl__srcrt *s, struct qroute *q, int64_t ts, in
     struct sl__evrec *e = (struct sl__evrec *)rec;
     memset(e, 0, sizeof(*e));
     e->kind = SL_REC_EVENT;
+    e->replay = replay;
     e->query = (uint16_t)p->index;
     e->nstates = (uint16_t)p->nstates;
     e->keylen = (uint32_t)keylen;
@@ -529,8 +651,13 @@ static void route_windowed(struct sl__srcrt *s, struct qroute *q, int64_t ts, in
     }
 }
 
-static void route_per_event(struct sl__srcrt *s, struct qroute *q, const struct sl_msg_meta *m)
+static void route_per_event(struct sl__srcrt *s, struct qroute *q, const struct sl_msg_meta *m,
+                            bool replay)
 {
+    if (replay) {
+        sl_ctr_add(&q->st.replay_skipped, 1); /* emitted before the crash */
+        return;
+    }
     const struct sl_plan *p = q->plan;
     char id[33];
     const char *topic = m->topic != NULL ? m->topic : "";
@@ -592,12 +719,22 @@ static void process(struct sl__srcrt *s, const struct sl_msg_meta *m, const char
         return;
     }
     sl_ctr_add(&s->decoded, 1);
-    if (crossed_boundary(s)) {
-        send_marker(s, false, true);
-    }
-    int64_t stamp = s->wm;
     int part = m->partition >= 0 && m->partition < s->nparts ? m->partition : 0;
-    update_watermark(s, part, ts);
+    struct part *pt = &s->parts[part];
+    bool replay = false;
+    int64_t stamp;
+    if (pt->replay_hi != SL_POS_NONE) {
+        /* Replay (DESIGN.md): judged against the windows expired at the commit, folded
+         * silently; the partition's watermark stays at its recorded value. */
+        replay = true;
+        stamp = pt->replay_done;
+    } else {
+        if (crossed_boundary(s)) {
+            send_marker(s, false, true);
+        }
+        stamp = s->wm;
+        update_watermark(s, part, ts);
+    }
 
     uint64_t pos = ((uint64_t)(uint32_t)m->partition << 48) |
                    ((uint64_t)m->offset & ((UINT64_C(1) << 48) - 1));
@@ -610,10 +747,32 @@ static void process(struct sl__srcrt *s, const struct sl_msg_meta *m, const char
             continue;
         }
         if (q->per_event) {
-            route_per_event(s, q, m);
+            route_per_event(s, q, m, replay);
         } else {
-            route_windowed(s, q, ts, stamp, pos);
+            route_windowed(s, q, ts, stamp, pos, replay);
         }
+    }
+}
+
+/* Positions: a message at or past a partition's replay hi ends its replay; every message,
+ * rejected ones included, moves the partition's read position. */
+static struct part *pos_before(struct sl__srcrt *s, const struct sl_msg_meta *m)
+{
+    int p = m->partition >= 0 && m->partition < s->nparts ? m->partition : 0;
+    struct part *pt = &s->parts[p];
+    if (pt->replay_hi != SL_POS_NONE && m->offset >= pt->replay_hi) {
+        end_replay(s, p);
+    }
+    return pt;
+}
+
+static void pos_after(struct sl__srcrt *s, struct part *pt, const struct sl_msg_meta *m)
+{
+    if (pt->hi == SL_POS_NONE || m->offset + 1 > pt->hi) {
+        pt->hi = m->offset + 1;
+    }
+    if (pt->replay_hi != SL_POS_NONE && m->offset + 1 >= pt->replay_hi) {
+        end_replay(s, (int)(pt - s->parts));
     }
 }
 
@@ -622,12 +781,14 @@ int sl_src_io_json(struct sl_src_io *io, const char *buf, size_t len,
 {
     struct sl__srcrt *s = io->s;
     sl_ctr_add(&s->in, 1);
+    struct part *pt = pos_before(s, meta);
     int r = sl_decode(s->dec, buf, len, s->row, s->scratch, s->scratch_cap);
     if (r < 0) {
         reject(s, -r, buf, len, meta);
-        return 0;
+    } else {
+        process(s, meta, buf, len);
     }
-    process(s, meta, buf, len);
+    pos_after(s, pt, meta);
     return 0;
 }
 
@@ -635,8 +796,10 @@ int sl_src_io_row(struct sl_src_io *io, const struct sl_value *row, const struct
 {
     struct sl__srcrt *s = io->s;
     sl_ctr_add(&s->in, 1);
+    struct part *pt = pos_before(s, meta);
     memcpy(s->row, row, sizeof(*row) * (size_t)s->def->ncols);
     process(s, meta, NULL, 0);
+    pos_after(s, pt, meta);
     return 0;
 }
 
@@ -649,7 +812,7 @@ bool sl_src_io_stopping(const struct sl_src_io *io)
 
 static void check_idle(struct sl__srcrt *s)
 {
-    if (s->bounded) {
+    if (s->bounded || s->nreplaying > 0) {
         return;
     }
     int64_t now = sl_mono_ms();
@@ -657,10 +820,11 @@ static void check_idle(struct sl__srcrt *s)
     for (int i = 0; i < s->nparts; i++) {
         struct part *p = &s->parts[i];
         int64_t since = p->has ? p->last_mono : s->start_mono;
-        if (!p->idle && now - since >= s->idle_timeout) {
+        if (!p->idle && !p->behind && now - since >= s->idle_timeout) {
             p->idle = true;
+            recompute_watermark(s);
         }
-        all = all && p->idle;
+        all = all && (p->idle || p->revoked);
     }
     if (!all || s->wm == SL_WM_NONE) {
         return;
@@ -671,6 +835,13 @@ static void check_idle(struct sl__srcrt *s)
         return;
     }
     int64_t w = s->wm_at_all_idle + (now - s->all_idle_since);
+    /* Durable sources write the advance ahead (DESIGN.md) and only when it fires something:
+     * once every marker so far is committed, it is committed with the acknowledged done and
+     * the new watermark for every partition; until then it waits. Events then carry the
+     * same stamps on replay as they did live. */
+    if (w > s->wm && s->durable && (!crosses(s, w) || !commit_advance(s, w))) {
+        return;
+    }
     if (w > s->wm) {
         s->wm = w;
         atomic_store_explicit(&s->wm_pub, w, memory_order_relaxed);
@@ -703,6 +874,9 @@ static void *source_main(void *arg)
             continue;
         }
         backoff = 10;
+        if (s->durable) {
+            progress_commits(s);
+        }
         check_idle(s);
         /* A live source sends a marker at least every second even when the watermark has
          * not moved (DESIGN.md): corrections and early rows go out, sinks acknowledge, and
@@ -714,6 +888,19 @@ static void *source_main(void *arg)
     }
     /* End of a bounded input fires every window; a shutdown keeps them open (replay). */
     send_marker(s, true, ended);
+    if (s->durable) {
+        /* Shutdown (DESIGN.md): commit once the sinks have delivered what was emitted, or
+         * what they could before they stopped. */
+        while (s->committed < s->seq) {
+            bool sinks_done = atomic_load(&s->eng->sinks_running) == 0;
+            progress_commits(s);
+            if (sinks_done) {
+                break;
+            }
+            struct timespec ts = {.tv_sec = 0, .tv_nsec = 5 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
     return NULL;
 }
 
@@ -853,33 +1040,240 @@ int sl__srcrt_metrics(struct sl__srcrt *s, struct sl_err *err)
                                "Events folded into a query's windows or emitted by it.",
                                SL_LABELS({"source", src}, {"query", qn}), &q->st.accepted, err);
         }
+        if (r >= 0 && q->per_event) {
+            r = sl__metric_ctr(s->eng, "sluice_query_replay_skipped_total",
+                               "Events read again on replay and not folded (already done).",
+                               SL_LABELS({"source", src}, {"query", qn}), &q->st.replay_skipped,
+                               err);
+        }
     }
     return r;
 }
 
-/* ---- replay and commit (runtime.h) ---- */
+/* ---- replay and commit (runtime.h, DESIGN.md "Delivery guarantees") ---- */
+
+static void send_restore(struct sl__srcrt *s)
+{
+    /* Resumed at start and every replay is done: windows that ended by the commit's done
+     * fired before the crash; sessions that ended by then become fired, silently. */
+    s->restore_due = false;
+    send_marker_flags(s, false, false, SL_MARK_RESTORE, s->restore_wm);
+    s->wm_marked = s->wm;
+}
+
+static void end_replay(struct sl__srcrt *s, int p)
+{
+    struct part *pt = &s->parts[p];
+    if (pt->replay_hi == SL_POS_NONE) {
+        return;
+    }
+    pt->replay_hi = SL_POS_NONE;
+    pt->last_mono = s->mono_now != 0 ? s->mono_now : sl_mono_ms();
+    if (--s->nreplaying == 0 && s->restore_due) {
+        send_restore(s);
+    }
+}
 
 void sl_src_io_resume(struct sl_src_io *io, int partition, int64_t done, int64_t wm, int64_t hi)
 {
-    (void)io, (void)partition, (void)done, (void)wm, (void)hi;
+    struct sl__srcrt *s = io->s;
+    if (partition < 0 || partition >= s->nparts) {
+        return;
+    }
+    struct part *pt = &s->parts[partition];
+    if (pt->replay_hi != SL_POS_NONE) {
+        s->nreplaying--;
+    }
+    pt->revoked = false;
+    pt->idle = false;
+    pt->last_mono = sl_mono_ms();
+    if (wm != SL_POS_NONE) {
+        pt->has = true;
+        pt->max_ts = wm + s->delay;
+    }
+    pt->hi = hi;
+    pt->replay_hi = SL_POS_NONE;
+    if (hi != SL_POS_NONE) {
+        pt->replay_hi = hi;
+        pt->replay_done = done;
+        s->nreplaying++;
+    }
+    if (done != SL_POS_NONE && !s->live_fired) {
+        /* At start: the source watermark resumes at the commit's done (the smallest over
+         * partitions resumed from different commits), or higher when every partition's
+         * recorded watermark is (an all-idle advance). */
+        if (!s->restore_due || done < s->restore_wm) {
+            s->restore_wm = done;
+        }
+        s->restore_due = true;
+        if (s->wm == SL_WM_NONE || s->wm < s->restore_wm) {
+            s->wm = s->restore_wm;
+        }
+        recompute_watermark(s);
+        s->wm_marked = s->wm;
+        atomic_store_explicit(&s->wm_pub, s->wm, memory_order_relaxed);
+    }
+    if (s->nreplaying == 0 && s->restore_due) {
+        send_restore(s);
+    }
 }
 
 void sl_src_io_replay_end(struct sl_src_io *io, int partition)
 {
-    (void)io, (void)partition;
+    struct sl__srcrt *s = io->s;
+    if (partition >= 0 && partition < s->nparts) {
+        end_replay(s, partition);
+    }
 }
 
 void sl_src_io_revoke(struct sl_src_io *io, int partition)
 {
-    (void)io, (void)partition;
+    struct sl__srcrt *s = io->s;
+    if (partition < 0 || partition >= s->nparts) {
+        return;
+    }
+    struct part *pt = &s->parts[partition];
+    if (pt->replay_hi != SL_POS_NONE) {
+        pt->replay_hi = SL_POS_NONE;
+        s->nreplaying--;
+    }
+    bool had = pt->has || pt->hi != SL_POS_NONE;
+    pt->revoked = true;
+    pt->has = false;
+    pt->hi = SL_POS_NONE;
+    if (had) {
+        /* State built from the partition is discarded, never emitted: its new owner
+         * replays it. */
+        send_marker_flags(s, false, false, SL_MARK_REVOKE, partition);
+    }
+    recompute_watermark(s);
+    if (s->nreplaying == 0 && s->restore_due) {
+        send_restore(s);
+    }
 }
 
 void sl_src_io_assign(struct sl_src_io *io, int partition)
 {
-    (void)io, (void)partition;
+    struct sl__srcrt *s = io->s;
+    if (partition >= 0 && partition < s->nparts) {
+        struct part *pt = &s->parts[partition];
+        pt->revoked = false;
+        pt->idle = false;
+        pt->last_mono = sl_mono_ms();
+    }
 }
 
 void sl_src_io_behind(struct sl_src_io *io, int partition, bool behind)
 {
-    (void)io, (void)partition, (void)behind;
+    struct sl__srcrt *s = io->s;
+    if (partition >= 0 && partition < s->nparts) {
+        struct part *pt = &s->parts[partition];
+        pt->behind = behind;
+        if (behind && pt->idle) {
+            pt->idle = false;
+            pt->last_mono = sl_mono_ms();
+        }
+    }
+}
+
+int sl__srcrt_nparts(const struct sl__srcrt *s)
+{
+    return s->nparts;
+}
+
+bool sl__srcrt_durable(const struct sl__srcrt *s)
+{
+    return s->durable;
+}
+
+void sl__srcrt_report(struct sl__srcrt *s, uint64_t seq, const int64_t *minpos)
+{
+    struct pending *e = &s->pend[seq % NPENDING];
+    for (int i = 0; i < s->nparts; i++) {
+        int64_t cur = atomic_load_explicit(&e->minpos[i], memory_order_relaxed);
+        while (minpos[i] < cur &&
+               !atomic_compare_exchange_weak_explicit(&e->minpos[i], &cur, minpos[i],
+                                                      memory_order_relaxed, memory_order_relaxed)) {
+        }
+    }
+    atomic_fetch_add_explicit(&e->reports, 1, memory_order_release);
+}
+
+/* The highest marker every sink reading this source has delivered. */
+static uint64_t acknowledged(struct sl__srcrt *s)
+{
+    uint64_t k = UINT64_MAX;
+    for (int i = 0; i < s->nq; i++) {
+        uint64_t d = sl__sinkrt_delivered(s->eng->sinks[s->q[i].plan->index]);
+        k = d < k ? d : k;
+    }
+    return k == UINT64_MAX ? s->seq : k;
+}
+
+static int do_commit(struct sl__srcrt *s, uint64_t seq, int64_t done, const int64_t *hi,
+                     const int64_t *wm, const int64_t *start)
+{
+    for (int i = 0; i < s->nparts; i++) {
+        s->cparts[i].hi = hi[i];
+        s->cparts[i].wm = wm[i];
+        s->cparts[i].start = start[i];
+    }
+    struct sl_commit c = {.done = done, .seq = seq, .nparts = s->nparts, .parts = s->cparts};
+    return s->ops->commit(s->state, &c);
+}
+
+static void progress_commits(struct sl__srcrt *s)
+{
+    uint64_t k = acknowledged(s);
+    if (k <= s->committed) {
+        return;
+    }
+    /* The newest recorded marker at or below k whose shards have all reported. */
+    struct pending *best = NULL;
+    uint64_t drop = s->ptail;
+    for (uint64_t i = s->ptail; i < s->phead; i++) {
+        struct pending *e = &s->pend[i % NPENDING];
+        if (atomic_load_explicit(&e->seq, memory_order_relaxed) > k) {
+            break;
+        }
+        if (atomic_load_explicit(&e->reports, memory_order_acquire) < s->reporters) {
+            break;
+        }
+        best = e;
+        drop = i + 1;
+    }
+    if (best == NULL) {
+        return;
+    }
+    int64_t *start = s->tmp;
+    for (int i = 0; i < s->nparts; i++) {
+        int64_t m = atomic_load_explicit(&best->minpos[i], memory_order_relaxed);
+        int64_t h = best->hi[i];
+        start[i] = h == SL_POS_NONE ? SL_POS_NONE : (m < h ? m : h);
+    }
+    uint64_t seq = atomic_load_explicit(&best->seq, memory_order_relaxed);
+    if (do_commit(s, seq, best->done, best->hi, best->wm, start) < 0) {
+        return; /* the next acknowledged marker tries again */
+    }
+    memcpy(s->cstart, start, sizeof(*start) * (size_t)s->nparts);
+    memcpy(s->chi, best->hi, sizeof(*start) * (size_t)s->nparts);
+    s->committed = seq;
+    s->committed_done = best->done;
+    s->ptail = drop;
+}
+
+static bool commit_advance(struct sl__srcrt *s, int64_t w)
+{
+    progress_commits(s);
+    if (s->committed < s->seq) {
+        return false;
+    }
+    int64_t *wm = s->tmp;
+    for (int i = 0; i < s->nparts; i++) {
+        if (s->parts[i].hi != s->chi[i]) {
+            return false; /* read since the last marker: the next one commits it first */
+        }
+        wm[i] = s->chi[i] == SL_POS_NONE ? SL_POS_NONE : w;
+    }
+    return do_commit(s, s->committed, s->committed_done, s->chi, wm, s->cstart) == 0;
 }
