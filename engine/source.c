@@ -93,7 +93,7 @@ struct sl__srcrt {
     bool live_fired;  /* a firing marker went out since start */
     bool restore_due; /* resumed at start: the windows up to restore_wm count as fired */
     int64_t restore_wm;
-    struct pending *pend; /* ring of NPENDING, [ptail, phead) */
+    struct pending *pend; /* ring of NPENDING indexed by marker seq, [ptail, phead) */
     uint64_t ptail, phead;
     uint64_t committed; /* last marker committed */
     int64_t committed_done;
@@ -238,6 +238,7 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
     }
     s->durable = s->ops->commit != NULL;
     s->committed_done = SL_POS_NONE;
+    s->ptail = s->phead = 1; /* marker seqs start at 1 */
     if (s->durable) {
         size_t np = (size_t)s->nparts;
         s->pend = sl_xcalloc(NPENDING, sizeof(*s->pend));
@@ -367,7 +368,8 @@ static bool commit_advance(struct sl__srcrt *s, int64_t w);
 /* Records what marker seq will commit (durable sources). */
 static void pending_push(struct sl__srcrt *s, uint64_t seq)
 {
-    struct pending *e = &s->pend[s->phead % NPENDING];
+    /* Slot seq % NPENDING: the shards report by the marker's seq (sl__srcrt_report). */
+    struct pending *e = &s->pend[seq % NPENDING];
     atomic_store_explicit(&e->seq, seq, memory_order_relaxed);
     e->done = s->wm;
     for (int i = 0; i < s->nparts; i++) {
@@ -376,7 +378,7 @@ static void pending_push(struct sl__srcrt *s, uint64_t seq)
         atomic_store_explicit(&e->minpos[i], INT64_MAX, memory_order_relaxed);
     }
     atomic_store_explicit(&e->reports, 0, memory_order_release);
-    s->phead++;
+    s->phead = seq + 1;
 }
 
 static void send_marker_flags(struct sl__srcrt *s, bool final, bool fire, uint8_t flags, int64_t wm)
@@ -388,7 +390,7 @@ static void send_marker_flags(struct sl__srcrt *s, bool final, bool fire, uint8_
                            .source = (uint32_t)s->index,
                            .seq = ++s->seq,
                            .wm = wm};
-    if (s->durable && s->phead - s->ptail < NPENDING) {
+    if (s->durable && m.seq - s->ptail < NPENDING) {
         /* When the sinks are NPENDING markers behind, this one is not recorded: a later
          * one commits instead. */
         m.flags |= SL_MARK_TRACK;
@@ -1233,7 +1235,10 @@ static void progress_commits(struct sl__srcrt *s)
     uint64_t drop = s->ptail;
     for (uint64_t i = s->ptail; i < s->phead; i++) {
         struct pending *e = &s->pend[i % NPENDING];
-        if (atomic_load_explicit(&e->seq, memory_order_relaxed) > k) {
+        if (atomic_load_explicit(&e->seq, memory_order_relaxed) != i) {
+            continue; /* marker i was not tracked */
+        }
+        if (i > k) {
             break;
         }
         if (atomic_load_explicit(&e->reports, memory_order_acquire) < s->reporters) {
