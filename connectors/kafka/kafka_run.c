@@ -29,6 +29,10 @@
  * waits (bounded) until the source thread has processed it before giving p up, so that this
  * process emits nothing from p's state once the new owner may replay it.
  *
+ * Group timing: session.timeout.ms defaults to 10 s (SQL.md) and max.poll.interval.ms to 30 s,
+ * which bounds how long a rebalance waits for a member that stopped mid-join; the consumer
+ * thread polls at least every 100 ms, paused or not, so it never comes near either.
+ *
  * Idleness: a partition is "behind" from assignment until librdkafka reports its end
  * (enable.partition.eof), again when a message shows it has more, and while paused.
  *
@@ -1093,6 +1097,7 @@ static int ksrc_open(const struct sl_source *src, void **ret_state, int *ret_par
         (r = conf_set(conf, src, "enable.auto.offset.store", "false", err)) < 0 ||
         (r = conf_set(conf, src, "enable.partition.eof", "true", err)) < 0 ||
         (r = conf_set(conf, src, "session.timeout.ms", "10000", err)) < 0 ||
+        (r = conf_set(conf, src, "max.poll.interval.ms", "30000", err)) < 0 ||
         (r = conf_set(conf, src, "auto.offset.reset",
                       k->start == START_LATEST ? "latest" : "earliest", err)) < 0) {
         goto fail;
@@ -1324,6 +1329,10 @@ static int ksrc_commit(void *state, const struct sl_commit *c)
         tp->metadata_size = mlen;
     }
     if (l->cnt == 0) {
+        if (sl_log_enabled(SL_LOG_DEBUG)) {
+            sl_log(SL_LOG_DEBUG, "kafka", "source %s: marker %" PRIu64 ": nothing to commit",
+                   k->src->name, c->seq);
+        }
         goto out;
     }
     rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, l, 0);
@@ -1342,6 +1351,10 @@ static int ksrc_commit(void *state, const struct sl_commit *c)
         goto out;
     }
     bump(&k->n_commits, 1);
+    if (sl_log_enabled(SL_LOG_DEBUG)) {
+        sl_log(SL_LOG_DEBUG, "kafka", "source %s: committed %d partition(s) at marker %" PRIu64,
+               k->src->name, l->cnt, c->seq);
+    }
     /* The committed record is now what a restart or the next owner resumes from. */
     for (int i = 0; i < l->cnt; i++) {
         int idx = index_of(k, l->elems[i].topic, l->elems[i].partition);
