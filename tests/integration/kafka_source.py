@@ -554,7 +554,7 @@ def case_late(mock, redis):
 CREATE SINK ss WITH (connector = 'redis', url = '%s', type = 'hash',
                      key = 's:{dev}:{window_start}') AS
 SELECT dev, window_start, window_end AS we, COUNT(*) AS n, SUM(v) AS s
-FROM SESSION(ev, ts, INTERVAL '2' SECOND) WHERE dev LIKE 's%' GROUP BY dev;
+FROM SESSION(ev, ts, INTERVAL '2' SECOND) WHERE dev LIKE 's%%' GROUP BY dev;
 """ % redis.url()
     s = Sluice("late", sql).start()
     rk = random.Random(5)
@@ -639,6 +639,7 @@ SELECT v, dev FROM ev;
         n, s.metric("sluice_kafka_pauses_total", source="ev"), rss / 2**20), flush=True)
 
 
+signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # so finally runs
 ALL = ["basic", "props", "faults", "kill", "replicas", "late", "idle", "pause"]
 try:
     mock = Mock()
