@@ -668,9 +668,13 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         set_unhealthy(k, "%s: %s", rd_kafka_err2name(err), reason);
         k->probe_mono = sl_mono_ms();
     }
-    sl_log_limited(&k->lim_err, 10, serious ? SL_LOG_ERROR : SL_LOG_WARN, "kafka",
-                   "source %s: %s (%s)%s", k->src->name, reason, rd_kafka_err2name(err),
-                   serious ? "; retrying with backoff" : "");
+    /* One line per source and kind of error every 10 s: a flapping connection does not hide
+     * an authorization failure. */
+    char key[128];
+    snprintf(key, sizeof(key), "kafka:%s:%d", k->src->name, err);
+    sl_log_keyed(key, 10, serious ? SL_LOG_ERROR : SL_LOG_WARN, "kafka", "source %s: %s (%s)%s",
+                 k->src->name, reason, rd_kafka_err2name(err),
+                 serious ? "; retrying with backoff" : "");
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -695,9 +699,11 @@ static void on_event_error(struct ksrc *k, rd_kafka_message_t *m)
     set_unhealthy(k, "%s%s%s: %s", topic, *topic ? ": " : "", rd_kafka_err2name(m->err),
                   rd_kafka_message_errstr(m));
     k->probe_mono = sl_mono_ms();
-    sl_log_limited(&k->lim_err, 10, SL_LOG_ERROR, "kafka",
-                   "source %s: %s%s%s (%s); retrying with backoff", k->src->name, topic,
-                   *topic ? ": " : "", rd_kafka_message_errstr(m), rd_kafka_err2name(m->err));
+    char key[128];
+    snprintf(key, sizeof(key), "kafka:%s:%d", k->src->name, (int)m->err);
+    sl_log_keyed(key, 10, SL_LOG_ERROR, "kafka", "source %s: %s%s%s (%s); retrying with backoff",
+                 k->src->name, topic, *topic ? ": " : "", rd_kafka_message_errstr(m),
+                 rd_kafka_err2name(m->err));
 }
 
 /* While unhealthy, asks the brokers for the topics' metadata now and then: an answer

@@ -634,9 +634,10 @@ SELECT v, dev FROM ev;
     ok = wait_for(lambda: int(redis.cli("DBSIZE").strip() or 0) >= n,
                   "pause: every event delivered after the sink recovers", timeout=180)
     check(s.metric("sluice_source_events_total", source="ev") == n, "pause: each event once")
+    pauses = s.metric("sluice_kafka_pauses_total", source="ev")
     check(s.stop() == 0, "pause: SIGTERM exits 0")
-    print("pause: %d events, %d pauses, rss %.0f MiB" % (
-        n, s.metric("sluice_kafka_pauses_total", source="ev"), rss / 2**20), flush=True)
+    print("pause: %d events delivered, %d pauses, rss %.0f MiB while paused" % (
+        n, pauses, rss / 2**20), flush=True)
 
 
 signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # so finally runs
