@@ -300,3 +300,15 @@ void sl_engine_summary(struct sl_engine *eng, FILE *f)
                 (unsigned long long)sl__sinkrt_rows(eng->sinks[i]));
     }
 }
+
+static struct sl_runtime_settings runtime_settings;
+
+void sl_runtime_set(const struct sl_runtime_settings *rs)
+{
+    runtime_settings = *rs;
+}
+
+const struct sl_runtime_settings *sl_runtime_get(void)
+{
+    return &runtime_settings;
+}

@@ -163,12 +163,10 @@ static int cmd_run(int argc, char **argv)
         return 2;
     }
     sl_log_configure(level, format, 2);
-    /* Accepted now so that deployments can set them; the parts that use them come with the
-     * MQTT source and the memory budget. Say so rather than ignore them silently. */
-    if (f.state_dir != NULL || f.fsync) {
-        sl_log(SL_LOG_WARN, "engine",
-               "--state-dir and --fsync have no effect in this version: "
-               "the MQTT source does not keep its write-ahead log yet");
+    struct sl_runtime_settings rs = {.state_dir = f.state_dir, .fsync = f.fsync};
+    sl_runtime_set(&rs);
+    if (f.fsync && f.state_dir == NULL) {
+        sl_log(SL_LOG_WARN, "engine", "--fsync has no effect without --state-dir");
     }
     if (f.memory_limit > 0) {
         sl_log(SL_LOG_WARN, "engine",
@@ -191,9 +189,10 @@ static int cmd_run(int argc, char **argv)
     }
     for (int i = 0; i < cat->nsources; i++) {
         const struct sl_source *src = cat->sources[i];
-        if (strcmp(src->conn->name, "mqtt") == 0) {
+        if (strcmp(src->conn->name, "mqtt") == 0 && f.state_dir == NULL) {
             sl_log(SL_LOG_WARN, "engine",
-                   "source %s: without --state-dir a crash loses the MQTT messages in flight",
+                   "source %s: without --state-dir a crash loses the MQTT messages in flight "
+                   "(acknowledged to the broker, not yet in a delivered result)",
                    src->name);
         }
     }

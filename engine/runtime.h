@@ -100,6 +100,15 @@ void sl_src_io_assign(struct sl_src_io *io, int partition);
  * Source thread. */
 void sl_src_io_behind(struct sl_src_io *io, int partition, bool behind);
 
+/* Process-wide settings connectors read at open; main sets them before building the
+ * engine (command line: --state-dir, --fsync). */
+struct sl_runtime_settings {
+    const char *state_dir; /* NULL: no crash durability for the MQTT source */
+    bool fsync;            /* fsync the MQTT log per batch (host crashes) */
+};
+void sl_runtime_set(const struct sl_runtime_settings *rs);
+const struct sl_runtime_settings *sl_runtime_get(void);
+
 /* Return values of poll(). */
 enum {
     SL_POLL_IDLE = 0, /* nothing right now */
@@ -136,6 +145,9 @@ struct sl_source_ops {
      * engine tries again with a later marker; replay then starts earlier, nothing is lost).
      * Source thread. */
     int (*commit)(void *state, const struct sl_commit *c);
+    /* Optional: whether this instance commits (MQTT only with --state-dir); NULL: it does
+     * whenever commit is set. Start-up thread, after open. */
+    bool (*durable)(void *state);
 };
 
 /* A finished result row as sinks see it. */

@@ -875,7 +875,7 @@ static void session_event(struct sl__shard *sh, struct qrt *q, const struct sl__
     for (int i = 0; i < g->n; i++) {
         struct sess *s = g->v[i];
         if (s->start < hi && lo < s->end) {
-            if (s->fired || (!e->replay && e->stamp != SL_WM_NONE && s->end <= e->stamp)) {
+            if (s->fired || (e->stamp != SL_WM_NONE && s->end <= e->stamp)) {
                 if (e->replay) {
                     sl_ctr_add(&q->st.replay_skipped, 1);
                 } else {
@@ -895,11 +895,15 @@ static void session_event(struct sl__shard *sh, struct qrt *q, const struct sl__
             }
         }
     }
-    /* Replayed events fold without a stamp: a session's earlier events may end before the
-     * commit's done while later ones carry it past; sessions that ended by then are made
-     * fired when the replay is over (SL_MARK_RESTORE). */
-    if (!e->replay && e->stamp != SL_WM_NONE && mend <= e->stamp) {
-        late_event(sh, q, e);
+    /* Replayed events carry a lower bound of the watermark they were first read under
+     * (source.c, replay_stamp): what it finds late was late then. Sessions that ended by
+     * the commit's done are made fired when the replay is over (SL_MARK_RESTORE). */
+    if (e->stamp != SL_WM_NONE && mend <= e->stamp) {
+        if (e->replay) {
+            sl_ctr_add(&q->st.replay_skipped, 1);
+        } else {
+            late_event(sh, q, e);
+        }
         return;
     }
     struct sess *s;
@@ -952,26 +956,32 @@ static void session_event(struct sl__shard *sh, struct qrt *q, const struct sl__
     heap_push(q, s->end, s->start, g);
 }
 
+/* The end of a group's max_duration cut plus one gap: from that watermark on, every
+ * session of the cut has fired and no event can join one. */
+static int64_t cut_done(const struct qrt *q, const struct sgroup *g)
+{
+    return (g->g.t + 1) * q->p->max_duration_ms + q->p->gap_ms;
+}
+
+/* Tombstones. An event whose merged session would include a fired one is late (SQL.md), and
+ * an open session can grow back towards older ones through a chain of such merges, so the
+ * latest fired session of a group is kept until its cut is done; older ones cannot be
+ * reached without crossing it (sessions are disjoint, fired ones precede open ones). */
 static void sgroup_cleanup(struct sl__shard *sh, struct qrt *q, struct sgroup *g, int64_t W)
 {
-    int64_t gap = q->p->gap_ms;
+    bool all = W == SL_WM_MAX || W >= cut_done(q, g);
+    int last = -1;
+    for (int i = 0; i < g->n; i++) {
+        if (g->v[i]->fired) {
+            last = i;
+        }
+    }
     for (int i = 0; i < g->n;) {
         struct sess *t = g->v[i];
-        bool drop = false;
-        /* A tombstone matters while an event could bridge it to an open session: such a
-         * session starts before end + gap, and none can start there once W >= end + 2 gap. */
-        if (t->fired && (W == SL_WM_MAX || t->end + 2 * gap <= W)) {
-            drop = true;
-            for (int j = 0; j < g->n; j++) {
-                if (!g->v[j]->fired && g->v[j]->start < t->end + gap) {
-                    drop = false;
-                    break;
-                }
-            }
-        }
-        if (drop) {
+        if (t->fired && (all || i < last)) {
             sess_remove_at(g, i);
             blk_free(q, t);
+            last--;
         } else {
             i++;
         }
@@ -999,8 +1009,9 @@ static void session_fire(struct sl__shard *sh, struct qrt *q, int64_t W, bool si
                 state_fini(q->p, s->state);
                 s->fired = 1;
                 groups_give(sh, q);
-                /* Come back when the tombstone may go (start INT64_MIN matches no session). */
-                heap_push(q, s->end + 2 * q->p->gap_ms, INT64_MIN, g);
+                /* Come back when the cut is done and the tombstone may go (start INT64_MIN
+                 * matches no session). */
+                heap_push(q, cut_done(q, g), INT64_MIN, g);
                 break;
             }
         }

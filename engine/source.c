@@ -43,6 +43,8 @@ struct part {
     int64_t hi;        /* next position to read (last read + 1); SL_POS_NONE if none */
     int64_t replay_hi; /* replaying below this position; SL_POS_NONE when live */
     int64_t replay_done;
+    int64_t rmax; /* replay: largest event time replayed (valid when rhas) */
+    bool rhas;
     bool has;
     bool idle;
     bool revoked; /* not read here: never holds the watermark */
@@ -93,9 +95,8 @@ struct sl__srcrt {
     bool live_fired;  /* a firing marker went out since start */
     bool restore_due; /* resumed at start: the windows up to restore_wm count as fired */
     int64_t restore_wm;
-    struct pending *pend; /* ring of NPENDING indexed by marker seq, [ptail, phead) */
-    uint64_t ptail, phead;
-    uint64_t committed; /* last marker committed */
+    struct pending *pend; /* NPENDING, marker seq % NPENDING */
+    uint64_t committed;   /* last marker committed */
     int64_t committed_done;
     int64_t *cstart, *chi; /* nparts: replay starts and hi of the last commit */
     int64_t *tmp;          /* nparts scratch */
@@ -236,9 +237,8 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
     for (int i = 0; i < s->nparts; i++) {
         s->parts[i].hi = s->parts[i].replay_hi = SL_POS_NONE;
     }
-    s->durable = s->ops->commit != NULL;
+    s->durable = s->ops->commit != NULL && (s->ops->durable == NULL || s->ops->durable(s->state));
     s->committed_done = SL_POS_NONE;
-    s->ptail = s->phead = 1; /* marker seqs start at 1 */
     if (s->durable) {
         size_t np = (size_t)s->nparts;
         s->pend = sl_xcalloc(NPENDING, sizeof(*s->pend));
@@ -368,7 +368,6 @@ static bool commit_advance(struct sl__srcrt *s, int64_t w);
 /* Records what marker seq will commit (durable sources). */
 static void pending_push(struct sl__srcrt *s, uint64_t seq)
 {
-    /* Slot seq % NPENDING: the shards report by the marker's seq (sl__srcrt_report). */
     struct pending *e = &s->pend[seq % NPENDING];
     atomic_store_explicit(&e->seq, seq, memory_order_relaxed);
     e->done = s->wm;
@@ -378,7 +377,6 @@ static void pending_push(struct sl__srcrt *s, uint64_t seq)
         atomic_store_explicit(&e->minpos[i], INT64_MAX, memory_order_relaxed);
     }
     atomic_store_explicit(&e->reports, 0, memory_order_release);
-    s->phead = seq + 1;
 }
 
 static void send_marker_flags(struct sl__srcrt *s, bool final, bool fire, uint8_t flags, int64_t wm)
@@ -390,7 +388,9 @@ static void send_marker_flags(struct sl__srcrt *s, bool final, bool fire, uint8_
                            .source = (uint32_t)s->index,
                            .seq = ++s->seq,
                            .wm = wm};
-    if (s->durable && m.seq - s->ptail < NPENDING) {
+    uint64_t slot_seq =
+        s->durable ? atomic_load_explicit(&s->pend[m.seq % NPENDING].seq, memory_order_relaxed) : 0;
+    if (s->durable && (slot_seq == 0 || slot_seq <= s->committed)) {
         /* When the sinks are NPENDING markers behind, this one is not recorded: a later
          * one commits instead. */
         m.flags |= SL_MARK_TRACK;
@@ -578,6 +578,38 @@ static void update_watermark(struct sl__srcrt *s, int p, int64_t ts)
     recompute_watermark(s);
 }
 
+/* SESSION queries on replay: whether an event joins a session depends on which sessions
+ * had fired when it was first read, which depends on the watermark then, not on the
+ * commit's done. The watermark recomputed from the replayed events alone (each replaying
+ * partition's largest event time so far, minus the delay, the least over them) is a lower
+ * bound of it: every event it finds late was late then. SL_WM_NONE until every replaying
+ * partition has replayed an event. */
+static int64_t replay_stamp(const struct sl__srcrt *s)
+{
+    int64_t w = INT64_MAX;
+    for (int i = 0; i < s->nparts; i++) {
+        const struct part *p = &s->parts[i];
+        if (p->replay_hi == SL_POS_NONE) {
+            continue;
+        }
+        if (!p->rhas) {
+            return SL_WM_NONE;
+        }
+        int64_t c = p->rmax - s->delay;
+        w = c < w ? c : w;
+    }
+    if (w == INT64_MAX) {
+        return SL_WM_NONE;
+    }
+    int64_t done = INT64_MAX;
+    for (int i = 0; i < s->nparts; i++) {
+        if (s->parts[i].replay_hi != SL_POS_NONE && s->parts[i].replay_done < done) {
+            done = s->parts[i].replay_done;
+        }
+    }
+    return w < done ? w : done;
+}
+
 static void route_windowed(struct sl__srcrt *s, struct qroute *q, int64_t ts, int64_t stamp,
                            uint64_t pos, bool replay)
 {
@@ -725,16 +757,22 @@ static void process(struct sl__srcrt *s, const struct sl_msg_meta *m, const char
     struct part *pt = &s->parts[part];
     bool replay = false;
     int64_t stamp;
+    int64_t sstamp; /* the stamp SESSION queries see */
     if (pt->replay_hi != SL_POS_NONE) {
         /* Replay (DESIGN.md): judged against the windows expired at the commit, folded
          * silently; the partition's watermark stays at its recorded value. */
         replay = true;
         stamp = pt->replay_done;
+        sstamp = replay_stamp(s);
+        if (!pt->rhas || ts > pt->rmax) {
+            pt->rmax = ts;
+            pt->rhas = true;
+        }
     } else {
         if (crossed_boundary(s)) {
             send_marker(s, false, true);
         }
-        stamp = s->wm;
+        stamp = sstamp = s->wm;
         update_watermark(s, part, ts);
     }
 
@@ -751,7 +789,8 @@ static void process(struct sl__srcrt *s, const struct sl_msg_meta *m, const char
         if (q->per_event) {
             route_per_event(s, q, m, replay);
         } else {
-            route_windowed(s, q, ts, stamp, pos, replay);
+            route_windowed(s, q, ts, q->plan->window == SL_WINDOW_SESSION ? sstamp : stamp, pos,
+                           replay);
         }
     }
 }
@@ -1094,6 +1133,7 @@ void sl_src_io_resume(struct sl_src_io *io, int partition, int64_t done, int64_t
         pt->max_ts = wm + s->delay;
     }
     pt->hi = hi;
+    pt->rhas = false;
     pt->replay_hi = SL_POS_NONE;
     if (hi != SL_POS_NONE) {
         pt->replay_hi = hi;
@@ -1230,22 +1270,23 @@ static void progress_commits(struct sl__srcrt *s)
     if (k <= s->committed) {
         return;
     }
-    /* The newest recorded marker at or below k whose shards have all reported. */
+    /* The newest recorded marker at or below k whose shards have all reported (markers
+     * sent while the ring was full were not recorded). */
     struct pending *best = NULL;
-    uint64_t drop = s->ptail;
-    for (uint64_t i = s->ptail; i < s->phead; i++) {
+    uint64_t top = k < s->seq ? k : s->seq;
+    uint64_t from = s->committed + 1;
+    if (top >= NPENDING && from < top - NPENDING + 1) {
+        from = top - NPENDING + 1;
+    }
+    for (uint64_t i = from; i <= top; i++) {
         struct pending *e = &s->pend[i % NPENDING];
         if (atomic_load_explicit(&e->seq, memory_order_relaxed) != i) {
-            continue; /* marker i was not tracked */
-        }
-        if (i > k) {
-            break;
+            continue;
         }
         if (atomic_load_explicit(&e->reports, memory_order_acquire) < s->reporters) {
             break;
         }
         best = e;
-        drop = i + 1;
     }
     if (best == NULL) {
         return;
@@ -1264,7 +1305,6 @@ static void progress_commits(struct sl__srcrt *s)
     memcpy(s->chi, best->hi, sizeof(*start) * (size_t)s->nparts);
     s->committed = seq;
     s->committed_done = best->done;
-    s->ptail = drop;
 }
 
 static bool commit_advance(struct sl__srcrt *s, int64_t w)

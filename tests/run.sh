@@ -20,7 +20,7 @@ bash deploy/install-deps.sh
 step() { printf '\n=== %s\n' "$*"; }
 
 step "release build"
-cmake -S . -B build -DSL_WERROR=ON >/dev/null
+cmake -S . -B build -DSL_WERROR=ON -DSL_TEST_HOOKS=ON >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
@@ -29,7 +29,7 @@ if [ "$quick" = 1 ]; then
 fi
 
 step "ASan + UBSan build"
-cmake -S . -B build-asan -DSL_SANITIZE=address,undefined -DSL_BENCH=OFF -DSL_WERROR=ON \
+cmake -S . -B build-asan -DSL_SANITIZE=address,undefined -DSL_BENCH=OFF -DSL_WERROR=ON -DSL_TEST_HOOKS=ON \
       -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -15,3 +15,17 @@ if(SL_BENCH)
   add_executable(mqtt_count ${CMAKE_SOURCE_DIR}/bench/mqtt_count.c)
   target_link_libraries(mqtt_count PRIVATE PkgConfig::MOSQ)
 endif()
+# Crash durability with --state-dir: SIGKILLs mid-stream (and, in builds with
+# -DSL_TEST_HOOKS=ON, inside the message callback), a torn log.
+if(Python3_FOUND)
+  if(SL_TEST_HOOKS)
+    set(SL_HOOKS_ARG 1)
+  else()
+    set(SL_HOOKS_ARG 0)
+  endif()
+  add_test(NAME integration/mqtt_durable
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/integration/mqtt_durable.py
+                   $<TARGET_FILE:sluice> ${CMAKE_BINARY_DIR}/it/mqtt_durable ${SL_HOOKS_ARG})
+  set_tests_properties(integration/mqtt_durable PROPERTIES LABELS integration TIMEOUT 600
+                       SKIP_RETURN_CODE 77)
+endif()

@@ -1,6 +1,6 @@
 /*
- * mqtt_run.c - the MQTT source at run time, on libmosquitto (no crash durability yet: the
- * write-ahead log, engine/wal.h, is not connected to it).
+ * mqtt_run.c - the MQTT source at run time, on libmosquitto, with its write-ahead log
+ * under --state-dir (DESIGN.md, "Delivery guarantees": MQTT).
  *
  * Threads. open() starts a network thread of our own that connects, drives mosquitto_loop()
  * and reconnects with jittered exponential backoff (250 ms doubling to 30 s, each delay drawn
@@ -14,9 +14,21 @@
  * engine with meta {topic, partition, offset, arrival}.
  *
  * Partitions are the topic filters, in the order the `topic` option lists them; a message
- * belongs to the first filter that matches its topic. Offsets count messages per partition
- * from 0 in this process (they restart with it: without the write-ahead log there is nothing
- * to replay).
+ * belongs to the first filter that matches its topic. Without --state-dir, offsets count
+ * messages per partition from 0 in this process (there is nothing to replay).
+ *
+ * With --state-dir the callback appends each message to the write-ahead log
+ * (<state-dir>/mqtt/<source>/, engine/wal.h) with its receive time and returns; only then
+ * does libmosquitto write the PUBACK. A QoS 1 message already among the last Receive-Maximum
+ * records (same packet id, topic and payload) is a redelivery and is dropped. When the log
+ * is full (its size bound, or the disk) the callback waits for room: backpressure to the
+ * broker. The source thread reads the log instead of the ring; a message's offset is its
+ * log position. commit() writes the engine's record (done, and per topic filter the replay
+ * start, hi and watermark) to <dir>/commit by write + rename, then truncates the log to the
+ * smallest replay start. On start the record is read back and each filter resumes from it:
+ * records below a filter's replay start are skipped, those below its hi are replayed.
+ * The commit record lives in its own file rather than in the log because the log has one
+ * appender, the network thread.
  *
  * Subscriptions are made in the connect callback, once per successful CONNACK: a persistent
  * session keeps them across reconnects, and subscribing again to the same filter replaces the
@@ -36,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "connectors/conn_util.h"
@@ -43,6 +56,8 @@
 #include "engine/log.h"
 #include "engine/metrics.h"
 #include "engine/ring.h"
+#include "engine/testhook.h"
+#include "engine/wal.h"
 #include "queries/plan.h"
 
 #define BACKOFF_MIN_MS 250
@@ -89,6 +104,21 @@ struct msrc {
     char last_err[200];       /* the library's last error log line */
 
     _Atomic uint64_t n_msgs, n_bytes, n_reconnects, n_retained, n_subscribe_fail;
+
+    /* --state-dir: the write-ahead log, and the record of the last commit */
+    struct sl_wal *wal;
+    char *commit_path;
+    bool fsync;
+    bool resumed;          /* source thread: resume calls made */
+    int64_t rdone;         /* the record's done */
+    int64_t *rstart, *rhi; /* per partition; SL_POS_NONE: no record */
+    int64_t *rwm;
+    bool *replaying;         /* source thread: below rhi */
+    char *tbuf;              /* source thread: NUL-terminated topic */
+    atomic_bool wal_blocked; /* the callback waits for room in the log */
+    char wal_why[200];       /* under why_lock */
+    struct sl_log_limit lim_wal;
+    _Atomic uint64_t n_redelivered, n_wal_waits;
 
     _Alignas(SL_CACHELINE) struct sl_waiter wcons; /* the source thread sleeps here */
     _Alignas(SL_CACHELINE) struct sl_waiter wprod; /* the network thread waits for space */
@@ -258,6 +288,54 @@ static int partition_of(const struct msrc *m, const char *topic)
     return 0;
 }
 
+/* The log path of the callback: the message is in the log (written, not fsynced unless
+ * --fsync) before we return and libmosquitto acknowledges it. */
+static void wal_append(struct msrc *m, const struct mosquitto_message *msg, size_t tlen,
+                       size_t plen)
+{
+    const char *topic = msg->topic != NULL ? msg->topic : "";
+    uint16_t pid = msg->qos > 0 ? (uint16_t)msg->mid : 0;
+    if (pid != 0 && sl_wal_seen(m->wal, pid, topic, tlen, msg->payload, plen)) {
+        bump(&m->n_redelivered, 1); /* sent again after a reconnect: already in the log */
+        return;
+    }
+    sl_testhook("mqtt_before_append");
+    bool waited = false;
+    for (;;) {
+        int r = sl_wal_append(m->wal, sl_now_ms(), pid, topic, tlen, msg->payload, plen, NULL);
+        if (r == 0 || r == -EMSGSIZE) {
+            break;
+        }
+        /* Full (size bound or disk) or unwritable: hold the PUBACK until there is room. */
+        if (!waited) {
+            waited = true;
+            bump(&m->n_wal_waits, 1);
+            atomic_store(&m->wal_blocked, true);
+            pthread_mutex_lock(&m->why_lock);
+            snprintf(m->wal_why, sizeof(m->wal_why), "the write-ahead log cannot take more: %s",
+                     strerror(-r));
+            pthread_mutex_unlock(&m->why_lock);
+            sl_log_limited(&m->lim_wal, 30, SL_LOG_ERROR, "mqtt",
+                           "source %s: the write-ahead log cannot take more (%s); holding the "
+                           "broker back until there is room",
+                           m->src->name, strerror(-r));
+        }
+        if (atomic_load(&m->closing)) {
+            break;
+        }
+        sl_wal_wait_space(m->wal, 200);
+    }
+    if (waited) {
+        atomic_store(&m->wal_blocked, false);
+        sl_log(SL_LOG_INFO, "mqtt", "source %s: the write-ahead log takes messages again",
+               m->src->name);
+    }
+    sl_testhook("mqtt_after_append");
+    sl_waiter_notify(&m->wcons);
+    bump(&m->n_msgs, 1);
+    bump(&m->n_bytes, (uint64_t)(msg->payloadlen > 0 ? msg->payloadlen : 0));
+}
+
 static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_message *msg,
                        const mosquitto_property *props)
 {
@@ -272,6 +350,10 @@ static void on_message(struct mosquitto *mosq, void *ud, const struct mosquitto_
     size_t plen = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
     if (plen > m->max_msg) {
         plen = m->max_msg + 1; /* the decoder rejects it as too_large */
+    }
+    if (m->wal != NULL) {
+        wal_append(m, msg, tlen, plen);
+        return;
     }
     struct mrec h = {.arrival_ms = sl_now_ms(),
                      .topic_len = (uint32_t)tlen,
@@ -414,6 +496,9 @@ static void msrc_free(struct msrc *m)
     if (m->thr_started) {
         atomic_store(&m->closing, true);
         sl_waiter_kick(&m->wprod);
+        if (m->wal != NULL) {
+            sl_wal_wake(m->wal);
+        }
         pthread_join(m->thr, NULL);
     }
     if (m->mosq != NULL) {
@@ -429,6 +514,15 @@ static void msrc_free(struct msrc *m)
     free(m->client_id);
     sl_ring_spsc_free(m->ring);
     free(m->offsets);
+    if (m->wal != NULL) {
+        sl_wal_close(m->wal);
+    }
+    free(m->commit_path);
+    free(m->rstart);
+    free(m->rhi);
+    free(m->rwm);
+    free(m->replaying);
+    free(m->tbuf);
     pthread_mutex_destroy(&m->why_lock);
     free(m);
 }
@@ -440,6 +534,135 @@ static size_t pow2_at_least(size_t n)
         c <<= 1;
     }
     return c;
+}
+
+/* Makes dir and its parents (mode 0700). */
+static int mkdirs(char *dir)
+{
+    for (char *p = dir + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            int r = mkdir(dir, 0700);
+            *p = c;
+            if (r != 0 && errno != EEXIST) {
+                return -errno;
+            }
+            if (c == '\0') {
+                return 0;
+            }
+        }
+    }
+}
+
+/* Reads <dir>/commit: "sluice:1 done=<ms|->" then per filter "<start> <hi> <wm> <filter>". */
+static void commit_load(struct msrc *m)
+{
+    FILE *f = fopen(m->commit_path, "r");
+    if (f == NULL) {
+        return;
+    }
+    char line[70000];
+    if (fgets(line, sizeof(line), f) == NULL || strncmp(line, "sluice:1 done=", 14) != 0) {
+        sl_log(SL_LOG_ERROR, "mqtt",
+               "source %s: %s is not a commit record; replaying the whole log", m->src->name,
+               m->commit_path);
+        fclose(f);
+        return;
+    }
+    m->rdone = line[14] == '-' ? SL_POS_NONE : strtoll(line + 14, NULL, 10);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        size_t n = strlen(line);
+        if (n > 0 && line[n - 1] == '\n') {
+            line[--n] = '\0';
+        }
+        long long a, b;
+        char wm[32];
+        int used = 0;
+        if (sscanf(line, "%lld %lld %31s %n", &a, &b, wm, &used) != 3 || used == 0) {
+            continue;
+        }
+        for (int i = 0; i < m->nf; i++) {
+            if (strcmp(m->filters[i], line + used) == 0) {
+                m->rstart[i] = a;
+                m->rhi[i] = b;
+                m->rwm[i] = wm[0] == '-' ? SL_POS_NONE : strtoll(wm, NULL, 10);
+            }
+        }
+    }
+    fclose(f);
+}
+
+/* The log's size bound: 1 GiB, or SLUICE_MQTT_LOG_MAX_BYTES (operators and tests). */
+static uint64_t log_max_bytes(void)
+{
+    const char *e = getenv("SLUICE_MQTT_LOG_MAX_BYTES");
+    long long v = e != NULL ? atoll(e) : 0;
+    return v > 0 ? (uint64_t)v : (uint64_t)1 << 30;
+}
+
+/* How many of the last records redeliveries are looked up among. A broker resends what it
+ * had in flight, at most Receive Maximum messages, but PUBACKs still in our socket buffer
+ * when the process died are lost with it (the kernel resets a connection closed with unread
+ * input), and mosquitto was seen resending more than Receive Maximum: keep a margin. */
+static uint32_t redelivery_window(const struct sl_options *o)
+{
+    int64_t rm = sl_options_int(o, "receive_maximum", 100);
+    int64_t n = rm * 16;
+    return (uint32_t)(n < 4096 ? 4096 : n);
+}
+
+static int wal_open(struct msrc *m, const struct sl_runtime_settings *rs, struct sl_err *err)
+{
+    size_t cap = strlen(rs->state_dir) + strlen(m->src->name) + 32;
+    char *dir = sl_xcalloc(1, cap);
+    snprintf(dir, cap, "%s/mqtt/%s", rs->state_dir, m->src->name);
+    int r = mkdirs(dir);
+    if (r < 0) {
+        r = sl_err_set(err, r, "source %s: cannot create the state directory %s: %s", m->src->name,
+                       dir, strerror(-r));
+        free(dir);
+        return r;
+    }
+    const struct sl_options *o = &m->src->opts;
+    struct sl_wal_opts wo = {
+        .dir = dir,
+        .max_bytes = log_max_bytes(),
+        .max_record = (uint32_t)(m->max_msg + 1 + 65536 + 64),
+        .keep_keys = redelivery_window(o),
+        .fsync = rs->fsync,
+    };
+    struct sl_wal_report rep;
+    r = sl_wal_open(&wo, &m->wal, &rep, err);
+    if (r < 0) {
+        free(dir);
+        return r;
+    }
+    if (rep.why[0] != '\0') {
+        sl_log(SL_LOG_WARN, "mqtt",
+               "source %s: write-ahead log %s: %s; recovered %llu records, cut %llu bytes and "
+               "%d segment(s) after the last good record",
+               m->src->name, dir, rep.why, (unsigned long long)rep.records,
+               (unsigned long long)rep.cut_bytes, rep.removed_segments);
+    }
+    m->fsync = rs->fsync;
+    m->commit_path = sl_xcalloc(1, cap + 16);
+    snprintf(m->commit_path, cap + 16, "%s/commit", dir);
+    free(dir);
+    m->rstart = sl_xcalloc((size_t)m->nf, sizeof(*m->rstart));
+    m->rhi = sl_xcalloc((size_t)m->nf, sizeof(*m->rhi));
+    m->rwm = sl_xcalloc((size_t)m->nf, sizeof(*m->rwm));
+    m->replaying = sl_xcalloc((size_t)m->nf, sizeof(*m->replaying));
+    m->tbuf = sl_xcalloc(1, 65536 + 1);
+    m->rdone = SL_POS_NONE;
+    for (int i = 0; i < m->nf; i++) {
+        m->rstart[i] = m->rhi[i] = m->rwm[i] = SL_POS_NONE;
+    }
+    commit_load(m);
+    sl_log(SL_LOG_INFO, "mqtt", "source %s: write-ahead log with %llu record(s) [%llu, %llu)",
+           m->src->name, (unsigned long long)rep.records, (unsigned long long)rep.first,
+           (unsigned long long)rep.end);
+    return 0;
 }
 
 static int msrc_open(const struct sl_source *src, void **ret_state, int *ret_partitions,
@@ -497,6 +720,11 @@ static int msrc_open(const struct sl_source *src, void **ret_state, int *ret_par
         goto fail;
     }
     m->offsets = sl_xcalloc((size_t)m->nf, sizeof(*m->offsets));
+
+    const struct sl_runtime_settings *rs = sl_runtime_get();
+    if (rs->state_dir != NULL && (r = wal_open(m, rs, err)) < 0) {
+        goto fail;
+    }
 
     m->mosq = mosquitto_new(m->client_id, false, m);
     if (m->mosq == NULL) {
@@ -566,9 +794,153 @@ fail:
     return r;
 }
 
+/* First poll with a log: every filter with a record resumes from it, and the reader goes to
+ * the smallest replay start. */
+static void wal_resume(struct msrc *m, struct sl_src_io *io)
+{
+    uint64_t from = sl_wal_first(m->wal);
+    int64_t lo = INT64_MAX;
+    for (int i = 0; i < m->nf; i++) {
+        if (m->rhi[i] == SL_POS_NONE) {
+            continue;
+        }
+        sl_src_io_resume(io, i, m->rdone, m->rwm[i], m->rhi[i]);
+        m->replaying[i] = true;
+        if (m->rstart[i] < lo) {
+            lo = m->rstart[i];
+        }
+    }
+    if (lo != INT64_MAX && (uint64_t)lo > from && (uint64_t)lo <= sl_wal_end(m->wal)) {
+        from = (uint64_t)lo;
+    }
+    if (sl_wal_seek(m->wal, from) < 0) {
+        sl_log(SL_LOG_ERROR, "mqtt", "source %s: cannot seek the write-ahead log to %llu",
+               m->src->name, (unsigned long long)from);
+    }
+    m->resumed = true;
+}
+
+static void wal_replay_ends(struct msrc *m, struct sl_src_io *io, uint64_t next)
+{
+    for (int i = 0; i < m->nf; i++) {
+        if (m->replaying[i] && (int64_t)next >= m->rhi[i]) {
+            m->replaying[i] = false;
+            sl_src_io_replay_end(io, i);
+        }
+    }
+}
+
+static bool wal_readable(void *ud)
+{
+    (void)ud;
+    return false; /* woken by the appender's notify, or the timeout */
+}
+
+static int wal_poll(struct msrc *m, struct sl_src_io *io, int timeout_ms)
+{
+    if (!m->resumed) {
+        wal_resume(m, io);
+    }
+    struct sl_wal_rec rec;
+    int n = 0, r = 0;
+    while (n < DRAIN_MAX && (r = sl_wal_read(m->wal, &rec)) == 1) {
+        n++;
+        size_t tl = rec.topic_len <= 65536 ? rec.topic_len : 65536;
+        memcpy(m->tbuf, rec.topic, tl);
+        m->tbuf[tl] = '\0';
+        int part = partition_of(m, m->tbuf);
+        /* Before the filter's replay start: only windows expired at the commit. */
+        if (m->rstart != NULL && m->rstart[part] != SL_POS_NONE &&
+            (int64_t)rec.pos < m->rstart[part]) {
+            wal_replay_ends(m, io, rec.next);
+            continue;
+        }
+        struct sl_msg_meta meta = {.topic = m->tbuf,
+                                   .topic_len = (uint32_t)tl,
+                                   .partition = part,
+                                   .offset = (int64_t)rec.pos,
+                                   .arrival_ms = rec.recv_ms};
+        sl_src_io_json(io, rec.payload, rec.payload_len, &meta);
+        wal_replay_ends(m, io, rec.next);
+    }
+    if (r == 0) {
+        wal_replay_ends(m, io, sl_wal_end(m->wal));
+    }
+    if (r < 0) {
+        sl_log_limited(&m->lim_wal, 30, SL_LOG_ERROR, "mqtt",
+                       "source %s: cannot read the write-ahead log back: %s", m->src->name,
+                       strerror(-r));
+        return r;
+    }
+    if (n > 0) {
+        return SL_POLL_MORE;
+    }
+    sl_waiter_wait(&m->wcons, wal_readable, m, timeout_ms < 20 ? timeout_ms : 20);
+    return SL_POLL_IDLE;
+}
+
+/* Writes the engine's record to <dir>/commit (write, fsync with --fsync, rename), then
+ * truncates the log to the smallest replay start. */
+static int msrc_commit(void *state, const struct sl_commit *c)
+{
+    struct msrc *m = state;
+    if (m->wal == NULL) {
+        return 0;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", m->commit_path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL) {
+        sl_log_limited(&m->lim_wal, 30, SL_LOG_ERROR, "mqtt", "source %s: cannot write %s: %s",
+                       m->src->name, tmp, strerror(errno));
+        return -errno;
+    }
+    int64_t lo = INT64_MAX;
+    if (c->done == SL_POS_NONE) {
+        fprintf(f, "sluice:1 done=-\n");
+    } else {
+        fprintf(f, "sluice:1 done=%lld\n", (long long)c->done);
+    }
+    for (int i = 0; i < c->nparts && i < m->nf; i++) {
+        const struct sl_commit_part *p = &c->parts[i];
+        if (p->hi == SL_POS_NONE) {
+            continue;
+        }
+        lo = p->start < lo ? p->start : lo;
+        if (p->wm == SL_POS_NONE) {
+            fprintf(f, "%lld %lld - %s\n", (long long)p->start, (long long)p->hi, m->filters[i]);
+        } else {
+            fprintf(f, "%lld %lld %lld %s\n", (long long)p->start, (long long)p->hi,
+                    (long long)p->wm, m->filters[i]);
+        }
+    }
+    bool ok = fflush(f) == 0 && (!m->fsync || fdatasync(fileno(f)) == 0);
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, m->commit_path) != 0) {
+        int e = errno != 0 ? errno : EIO;
+        sl_log_limited(&m->lim_wal, 30, SL_LOG_ERROR, "mqtt",
+                       "source %s: cannot record the commit in %s: %s (commits wait for room)",
+                       m->src->name, m->commit_path, strerror(e));
+        unlink(tmp);
+        return -e;
+    }
+    if (lo != INT64_MAX && lo > 0) {
+        sl_wal_truncate(m->wal, (uint64_t)lo);
+    }
+    return 0;
+}
+
+static bool msrc_durable(void *state)
+{
+    return ((struct msrc *)state)->wal != NULL;
+}
+
 static int msrc_poll(void *state, struct sl_src_io *io, int timeout_ms)
 {
     struct msrc *m = state;
+    if (m->wal != NULL) {
+        return wal_poll(m, io, timeout_ms);
+    }
     int n = 0;
     const void *p;
     size_t len;
@@ -610,6 +982,12 @@ static void msrc_close(void *state)
 static bool msrc_ready(void *state, char *reason, size_t cap)
 {
     struct msrc *m = state;
+    if (atomic_load(&m->wal_blocked)) {
+        pthread_mutex_lock(&m->why_lock);
+        snprintf(reason, cap, "source %s: %s", m->src->name, m->wal_why);
+        pthread_mutex_unlock(&m->why_lock);
+        return false;
+    }
     if (atomic_load(&m->connected)) {
         return true;
     }
@@ -659,6 +1037,12 @@ static int msrc_metrics(void *state, struct sl_metrics *mt, const char *source, 
          offsetof(struct msrc, n_retained)},
         {"sluice_mqtt_subscribe_failures_total", "MQTT subscriptions that failed or were refused.",
          offsetof(struct msrc, n_subscribe_fail)},
+        {"sluice_mqtt_redelivered_total",
+         "QoS 1 messages the broker sent again that were already in the write-ahead log.",
+         offsetof(struct msrc, n_redelivered)},
+        {"sluice_mqtt_log_full_waits_total",
+         "Times the message callback waited for room in the write-ahead log.",
+         offsetof(struct msrc, n_wal_waits)},
     };
     for (size_t i = 0; i < SL_ARRAY_LEN(ctrs) && r >= 0; i++) {
         r = sl_metrics_counter_fn_register(mt, ctrs[i].name, ctrs[i].help,
@@ -676,4 +1060,6 @@ const struct sl_source_ops sl_mqtt_source_ops = {
     .replay = false,
     .ready = msrc_ready,
     .metrics = msrc_metrics,
+    .commit = msrc_commit,
+    .durable = msrc_durable,
 };

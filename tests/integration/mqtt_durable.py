@@ -1,0 +1,566 @@
+#!/usr/bin/env python3
+"""The MQTT source's crash durability (DESIGN.md, "Delivery guarantees": MQTT) through
+`sluice run --state-dir` against a real mosquitto started here (persistence on, QoS 1,
+a persistent session).
+
+Cases:
+  kills     two publishers (two topic filters, two partitions) stream sequenced events
+            while Sluice is SIGKILLed and restarted 10 times (with the crash hook build,
+            some kills happen inside the message callback, before or after the log append);
+            every row Sluice ever wrote equals the oracle's row for its window (no partial
+            window, nothing counted twice), every window appears, each device's sequence
+            numbers are complete (COUNT = MAX - MIN + 1), and after the last restart the
+            metrics reconcile.
+  pinned    (crash hook builds) the callback dies before appending message 5: the broker
+            redelivers it to the restarted Sluice; the callback dies after appending
+            message 5: the redelivery is recognised and dropped. Both: every message counted
+            once.
+  late      one topic (deterministic order), out-of-order and late events, TUMBLE with
+            ALLOWED LATENESS (re-emissions with _rev) and SESSION windows, Sluice SIGKILLed 8
+            times: for every window the row with the highest _rev equals the oracle's final
+            row, every row has n = _rev, and the sessions written are exactly the oracle's.
+            The oracle is windows_oracle.py's (SQL.md's rules written out independently).
+  torn      the log's newest segment cut mid-record: the start reports it and recovers from
+            the last good record, and the run goes on.
+
+The oracle is computed here from the events as published; it shares no code with Sluice.
+No sleeps to wait for things: waits poll their condition with a deadline (the random pauses
+between kills choose when to kill, they wait for nothing).
+
+usage: mqtt_durable.py SLUICE_BINARY WORKDIR HOOKS(0|1)
+"""
+import glob
+import json
+import math
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+sluice, work, hooks = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+MOSQ = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+if not os.path.exists(MOSQ) or shutil.which("mosquitto_pub") is None:
+    print("mosquitto or mosquitto_pub not installed (deploy/install-deps.sh): skipped")
+    sys.exit(77)
+
+fails = []
+procs = []
+rng = random.Random(int(os.environ.get("SEED", "7")))
+
+
+def check(cond, what):
+    if not cond:
+        fails.append(what)
+        print("FAIL:", what, flush=True)
+    return cond
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_for(cond, what, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)  # polling interval, not a wait for a condition
+    check(False, "timed out waiting for " + what)
+    return None
+
+
+class Broker:
+    def __init__(self, name):
+        self.dir = os.path.join(work, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        self.conf = os.path.join(self.dir, "mosquitto.conf")
+        with open(self.conf, "w") as f:
+            if os.geteuid() == 0:
+                f.write("user root\n")
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\n" % self.port)
+            f.write("persistence true\npersistence_location %s/\n" % self.dir)
+            f.write("autosave_on_changes true\nautosave_interval 1\n")
+            f.write("max_queued_messages 1000000\nmax_inflight_messages 100\n")
+        self.p = subprocess.Popen([MOSQ, "-c", self.conf], stdout=subprocess.DEVNULL,
+                                  stderr=open(os.path.join(self.dir, "log"), "a"))
+        procs.append(self.p)
+
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return True
+            except OSError:
+                return False
+        wait_for(up, "mosquitto on port %d" % self.port)
+
+
+QUERY = """
+CREATE SOURCE ev (dev TEXT, seq BIGINT, v DOUBLE, ts TIMESTAMP,
+                  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH (connector = 'mqtt', url = 'mqtt://127.0.0.1:%d', topic = 'a/+,b/+', qos = '1',
+      client_id = 'durable-%s', idle_timeout = '1h');
+CREATE SINK w WITH (connector = 'file', path = '%s') AS
+SELECT dev, window_start, COUNT(*) AS n, SUM(v) AS s, MIN(seq) AS lo, MAX(seq) AS hi
+FROM TUMBLE(ev, ts, INTERVAL '2' SECOND)
+GROUP BY dev;
+"""
+
+
+class Sluice:
+    def __init__(self, d, broker, name, env=None):
+        self.dir = d
+        self.out = os.path.join(d, "out.jsonl")
+        self.q = os.path.join(d, "q.sql")
+        with open(self.q, "w") as f:
+            f.write(QUERY % (broker.port, name, self.out))
+        self.state = os.path.join(d, "state")
+        self.errlog = open(os.path.join(d, "stderr"), "a+")
+        self.p = None
+        self.port = None
+        self.start(env)
+
+    def start(self, env=None):
+        e = dict(os.environ)
+        e.pop("SLUICE_CRASH_AT", None)
+        e.update(env or {})
+        self.errlog.write("==== start\n")
+        self.errlog.flush()
+        self.mark = os.path.getsize(self.errlog.name)
+        self.p = subprocess.Popen([sluice, "run", "--http", "127.0.0.1:0", "--state-dir",
+                                   self.state, "--workers", "2", self.q],
+                                  stdout=subprocess.DEVNULL, stderr=self.errlog, env=e)
+        procs.append(self.p)
+
+        def port():
+            m = re.search(r"http://127\.0\.0\.1:(\d+)", self.log()[self.mark:])
+            return int(m.group(1)) if m else None
+        self.port = wait_for(port, "sluice's http port")
+
+    def log(self):
+        self.errlog.flush()
+        with open(self.errlog.name) as f:
+            return f.read()
+
+    def get(self, path):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path),
+                                        timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+        except OSError as e:
+            return 0, str(e)
+
+    def metrics(self):
+        code, text = self.get("/metrics")
+        if code != 200:
+            return None
+        out = {}
+        for line in text.splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            name, v = line.rsplit(" ", 1)
+            out[name] = out.get(name, 0.0) + float(v)
+        return out
+
+    def metric(self, family, **labels):
+        m = self.metrics() or {}
+        return sum(v for k, v in m.items() if k.split("{")[0] == family
+                   and all('%s="%s"' % kv in k for kv in labels.items()))
+
+    def kill(self):
+        self.p.send_signal(signal.SIGKILL)
+        self.p.wait(timeout=20)
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        try:
+            return self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            return "timeout"
+
+    def rows(self):
+        """Parsed rows, and the number of lines cut by a kill mid-write."""
+        rows, torn = [], 0
+        if os.path.exists(self.out):
+            with open(self.out, "rb") as f:
+                for line in f.read().split(b"\n"):
+                    if not line.strip():
+                        continue
+                    try:
+                        rows.append(json.loads(line))
+                    except ValueError:
+                        torn += 1
+        return rows, torn
+
+
+class Publisher:
+    """Publishes lines from a queue through one mosquitto_pub -l (QoS 1), one topic."""
+
+    def __init__(self, broker, topic):
+        self.p = subprocess.Popen(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port),
+                                   "-t", topic, "-q", "1", "-l", "-i",
+                                   "pub-" + topic.replace("/", "-")],
+                                  stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        procs.append(self.p)
+
+    def send(self, payloads):
+        self.p.stdin.write(b"".join(p + b"\n" for p in payloads))
+        self.p.stdin.flush()
+
+    def close(self):
+        self.p.stdin.close()
+        return self.p.wait(timeout=60)
+
+
+def make_events(dev, n, t0, seed):
+    evs = []
+    for i in range(n):
+        evs.append({"dev": dev, "seq": i, "v": float((i * 7 + seed) % 50) + 0.25,
+                    "ts": t0 + i * 100})
+    return evs
+
+
+def oracle(events):
+    acc = {}
+    for e in events:
+        k = (e["dev"], e["ts"] - e["ts"] % 2000)
+        a = acc.setdefault(k, [0, 0.0, None, None])
+        a[0] += 1
+        a[1] += e["v"]
+        a[2] = e["seq"] if a[2] is None else min(a[2], e["seq"])
+        a[3] = e["seq"] if a[3] is None else max(a[3], e["seq"])
+    return acc
+
+
+def check_rows(rows, expect, label, kills):
+    rows, torn = rows
+    check(torn <= kills, "%s: %d torn lines for %d kills" % (label, torn, kills))
+    seen = {}
+    for r in rows:
+        k = (r["dev"], r["window_start"])
+        got = [r["n"], r["s"], r["lo"], r["hi"]]
+        if k not in expect:
+            check(False, "%s: row for a window with no events %s" % (label, k))
+            continue
+        want = expect[k]
+        ok = got[0] == want[0] and abs(got[1] - want[1]) < 1e-6 and got[2:] == want[2:]
+        check(ok, "%s: window %s is %s, the oracle says %s" % (label, k, got, want))
+        check(got[0] == got[3] - got[2] + 1, "%s: window %s has a sequence gap" % (label, k))
+        seen[k] = True
+    missing = [k for k in expect if k not in seen]
+    check(not missing, "%s: %d windows never written, e.g. %s" % (label, len(missing),
+                                                                    missing[:3]))
+
+
+def reconcile(s, label):
+    m = s.metric
+    ins = m("sluice_source_events_total", source="ev")
+    dec = m("sluice_source_decoded_total", source="ev")
+    rej = m("sluice_source_rejected_total", source="ev")
+    check(ins == dec + rej, "%s: in %d != decoded %d + rejected %d" % (label, ins, dec, rej))
+    parts = sum(m(f, source="ev", query="w") for f in (
+        "sluice_query_filtered_total", "sluice_query_late_total",
+        "sluice_query_over_limit_total", "sluice_query_replay_skipped_total",
+        "sluice_query_accepted_total"))
+    check(dec == parts, "%s: decoded %d != filtered+late+over_limit+replay_skipped+accepted %d"
+          % (label, dec, parts))
+
+
+def flush_and_wait(s, pubs, tmax, expect, label):
+    """An event far past the last window in each partition fires every window."""
+    for i, (pb, dev) in enumerate(pubs):
+        pb.send([json.dumps({"dev": dev, "seq": -1, "v": 0.0,
+                             "ts": tmax + 60_000 + i}).encode()])
+
+    def complete():
+        rows, _ = s.rows()
+        have = {(r["dev"], r["window_start"]) for r in rows}
+        return all(k in have for k in expect)
+    wait_for(complete, "%s: every window written" % label, timeout=90)
+
+
+# ---------------------------------------------------------------- kills
+def case_kills():
+    b = Broker("kills-broker")
+    d = os.path.join(work, "kills")
+    os.makedirs(d)
+    s = Sluice(d, b, "kills")
+    wait_for(lambda: s.metric("sluice_mqtt_connected") == 1, "connected")
+    pa, pb_ = Publisher(b, "a/d0"), Publisher(b, "b/d1")
+    t0 = 1_700_000_000_000
+    n = 3000
+    ea, eb = make_events("d0", n, t0, 1), make_events("d1", n, t0, 2)
+    # The first event of each shows the subscription is in place.
+    pa.send([json.dumps(ea[0]).encode()])
+    pb_.send([json.dumps(eb[0]).encode()])
+    wait_for(lambda: s.metric("sluice_source_events_total") >= 2, "first events")
+    sent = 1
+    stop = threading.Event()
+
+    def feed():
+        nonlocal sent
+        while sent < n and not stop.is_set():
+            k = min(n, sent + 25)
+            pa.send([json.dumps(e).encode() for e in ea[sent:k]])
+            pb_.send([json.dumps(e).encode() for e in eb[sent:k]])
+            sent = k
+            stop.wait(0.02)  # pacing of the stream, not a wait for a condition
+    th = threading.Thread(target=feed)
+    th.start()
+    kills = 0
+    points = ["mqtt_before_append", "mqtt_after_append"]
+    for i in range(10):
+        stop.wait(rng.uniform(0.2, 0.7))  # when to kill: a random moment mid-stream
+        s.kill()
+        kills += 1
+        env = None
+        if hooks and i % 3 == 1:
+            env = {"SLUICE_CRASH_AT": "%s:%d" % (points[i % 2], rng.randint(5, 60))}
+        s.start(env)
+        if env is not None:
+            # Dies by itself inside the callback once enough messages arrived.
+            wait_for(lambda: s.p.poll() is not None, "crash hook %s" % env["SLUICE_CRASH_AT"],
+                     timeout=60)
+            kills += 1
+            s.start()
+    th.join()
+    flush_and_wait(s, [(pa, "d0"), (pb_, "d1")], t0 + n * 100, oracle(ea + eb), "kills")
+    check_rows(s.rows(), oracle(ea + eb), "kills", kills)
+    reconcile(s, "kills")
+    check(s.metric("sluice_query_replay_skipped_total") + s.metric(
+        "sluice_query_accepted_total") > 0, "kills: the last run read events")
+    check("write-ahead log" in s.log(), "kills: the log is announced at start")
+    check(s.stop() == 0, "kills: SIGTERM exits 0")
+    pa.close()
+    pb_.close()
+    print("kills: %d kills, %d rows, %d windows" % (kills, len(s.rows()[0]),
+                                                     len(oracle(ea + eb))), flush=True)
+
+
+# ---------------------------------------------------------------- pinned
+def case_pinned(point):
+    b = Broker("pinned-broker-" + point)
+    d = os.path.join(work, "pinned-" + point)
+    os.makedirs(d)
+    s = Sluice(d, b, "pinned-" + point, env={"SLUICE_CRASH_AT": point + ":5"})
+    wait_for(lambda: s.metric("sluice_mqtt_connected") == 1, "connected")
+    pa = Publisher(b, "a/d0")
+    t0 = 1_700_000_000_000
+    ev = make_events("d0", 10, t0, 3)
+    pa.send([json.dumps(e).encode() for e in ev])
+    wait_for(lambda: s.p.poll() is not None, "the crash hook at message 5")
+    s.start()
+    pb_ = Publisher(b, "b/d1")  # the other partition's flush moves the watermark too
+    flush_and_wait(s, [(pa, "d0"), (pb_, "d1")], t0 + 10 * 100, oracle(ev), point)
+    check_rows(s.rows(), oracle(ev), point, 1)
+    if point == "mqtt_after_append":
+        check(s.metric("sluice_mqtt_redelivered_total") >= 1,
+              "%s: the broker's redelivery is recognised" % point)
+    check(s.stop() == 0, "%s: SIGTERM exits 0" % point)
+    pa.close()
+    pb_.close()
+
+
+# ---------------------------------------------------------------- late
+LATE_QUERY = """
+CREATE SOURCE ev (device TEXT, temp DOUBLE, ts TIMESTAMP,
+                  WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)
+WITH (connector = 'mqtt', url = 'mqtt://127.0.0.1:%d', topic = 'late/+', qos = '1',
+      client_id = 'durable-late', idle_timeout = '1h');
+CREATE SINK late5 WITH (connector = 'file', path = '%s/late5.jsonl') AS
+SELECT device, window_start, COUNT(*) AS n, SUM(temp) AS s, _rev
+FROM TUMBLE(ev, ts, INTERVAL '5' SECOND)
+GROUP BY device
+ALLOWED LATENESS INTERVAL '3' SECOND;
+CREATE SINK sess WITH (connector = 'file', path = '%s/sess.jsonl') AS
+SELECT device, window_start, window_end, COUNT(*) AS n, SUM(temp) AS s
+FROM SESSION(ev, ts, INTERVAL '3' SECOND)
+GROUP BY device;
+"""
+
+
+def late_events(n):
+    r = random.Random(11)
+    t = 1_700_000_000_000
+    evs = []
+    for i in range(n):
+        t += r.randint(0, 40)
+        if r.random() < 0.004:
+            t += r.randint(4000, 9000)  # gaps close sessions
+        ts = t - r.randint(0, 1500)
+        if r.random() < 0.03:
+            ts -= r.randint(3000, 20000)  # late, or within the allowed lateness
+        evs.append(("d%d" % r.randint(0, 9), float(r.randint(0, 1000)) / 4, ts))
+    return evs
+
+
+def jsonl(path):
+    out, torn = [], 0
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            for line in f.read().split(b"\n"):
+                if line.strip():
+                    try:
+                        out.append(json.loads(line))
+                    except ValueError:
+                        torn += 1
+    return out, torn
+
+
+def case_late():
+    import windows_oracle as wo
+    b = Broker("late-broker")
+    d = os.path.join(work, "late")
+    os.makedirs(d)
+    s = Sluice(d, b, "late")
+    with open(s.q, "w") as f:
+        f.write(LATE_QUERY % (b.port, d, d))
+    s.kill()
+    s.start()
+    wait_for(lambda: s.metric("sluice_mqtt_connected") == 1, "connected")
+    evs = late_events(4000)
+    pub_ = Publisher(b, "late/x")
+    msgs = [json.dumps({"device": e[0], "temp": e[1], "ts": e[2]}).encode() for e in evs]
+    pub_.send(msgs[:1])
+    wait_for(lambda: s.metric("sluice_source_events_total") >= 1, "first event")
+    sent = 1
+    stop = threading.Event()
+
+    def feed():
+        nonlocal sent
+        while sent < len(msgs) and not stop.is_set():
+            k = min(len(msgs), sent + 40)
+            pub_.send(msgs[sent:k])
+            sent = k
+            stop.wait(0.02)  # pacing of the stream, not a wait for a condition
+    th = threading.Thread(target=feed)
+    th.start()
+    for i in range(int(os.environ.get("LATE_KILLS", "8"))):
+        stop.wait(rng.uniform(0.2, 0.6))  # when to kill: a random moment mid-stream
+        s.kill()
+        s.start()
+    th.join()
+    tmax = max(e[2] for e in evs)
+    pub_.send([json.dumps({"device": "zz", "temp": 0.0, "ts": tmax + 600_000}).encode()])
+
+    st = wo.stamps(evs)
+
+    def fin(key, S, E, e):
+        return (key, S, len(e), math.fsum(x[2] for x in e))
+    want5 = {}
+    for r in wo.tumble_hop(evs, st, 5000, 5000, 3000, fin, markers=5000):
+        key, S, n, sm = r[3]
+        want5[(key, S)] = (n, sm)  # the last emission of a window is its final content
+    wants = {(dv, st_, en): (len(e), math.fsum(x[2] for x in e))
+             for en, st_, dv, e in wo.sessions(evs, st, 3000)}
+
+    def complete():
+        rows, _ = jsonl(os.path.join(d, "late5.jsonl"))
+        srows, _ = jsonl(os.path.join(d, "sess.jsonl"))
+        have = {(r["device"], r["window_start"]) for r in rows}
+        shave = {(r["device"], r["window_start"], r["window_end"]) for r in srows}
+        return all(k in have for k in want5) and all(k in shave for k in wants)
+    wait_for(complete, "late: every window and session written", timeout=120)
+    rows, torn = jsonl(os.path.join(d, "late5.jsonl"))
+    best = {}
+    for r in rows:
+        k = (r["device"], r["window_start"])
+        check(r["n"] == r["_rev"], "late: row %s has n != _rev" % r)
+        if k not in best or r["_rev"] > best[k]["_rev"]:
+            best[k] = r
+    for k, (n, sm) in want5.items():
+        g = best.get(k)
+        check(g is not None and g["n"] == n and abs(g["s"] - sm) < 1e-6,
+              "late: window %s final %s, the oracle says %s" % (k, g, (n, sm)))
+    extra = [k for k in best if k not in want5 and k[0] != "zz"]
+    check(not extra, "late: windows the oracle does not have: %s" % extra[:3])
+    srows, storn = jsonl(os.path.join(d, "sess.jsonl"))
+    for r in srows:
+        k = (r["device"], r["window_start"], r["window_end"])
+        w = wants.get(k)
+        check(w is not None and r["n"] == w[0] and abs(r["s"] - w[1]) < 1e-6,
+              "late: session %s is %s, the oracle says %s" % (k, (r["n"], r["s"]), w))
+    check(torn + storn <= 16, "late: %d torn lines" % (torn + storn))
+    reconcile_q(s, ["late5", "sess"])
+    check(s.stop() == 0, "late: SIGTERM exits 0")
+    pub_.close()
+    print("late: %d windows, %d sessions, %d rows" % (len(want5), len(wants), len(rows) +
+                                                     len(srows)), flush=True)
+
+
+def reconcile_q(s, queries):
+    m = s.metric
+    dec = m("sluice_source_decoded_total", source="ev")
+    for q in queries:
+        parts = sum(m(f, source="ev", query=q) for f in (
+            "sluice_query_filtered_total", "sluice_query_late_total",
+            "sluice_query_over_limit_total", "sluice_query_replay_skipped_total",
+            "sluice_query_accepted_total"))
+        check(dec == parts, "%s: decoded %d != the sum of its query counters %d" % (q, dec, parts))
+
+
+# ---------------------------------------------------------------- torn
+def case_torn():
+    b = Broker("torn-broker")
+    d = os.path.join(work, "torn")
+    os.makedirs(d)
+    s = Sluice(d, b, "torn")
+    wait_for(lambda: s.metric("sluice_mqtt_connected") == 1, "connected")
+    pa = Publisher(b, "a/d0")
+    t0 = 1_700_000_000_000
+    ev = make_events("d0", 40, t0, 4)
+    pa.send([json.dumps(e).encode() for e in ev[:20]])
+    wait_for(lambda: s.metric("sluice_source_events_total") >= 20, "20 events")
+    s.kill()
+    segs = sorted(glob.glob(os.path.join(s.state, "mqtt", "ev", "*.wal")))
+    check(segs, "torn: the log has segments")
+    if segs:
+        with open(segs[-1], "r+b") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.truncate(size - 7)  # a torn last record
+    s.start()
+    wait_for(lambda: "cut" in s.log()[s.mark:], "torn: the repair is reported")
+    pa.send([json.dumps(e).encode() for e in ev[20:]])
+    wait_for(lambda: s.metric("sluice_source_events_total") >= 20, "events after the repair")
+    check(s.p.poll() is None, "torn: runs after the repair")
+    rows, _ = s.rows()
+    check(s.stop() == 0, "torn: SIGTERM exits 0")
+    pa.close()
+
+
+try:
+    if os.environ.get("ONLY") in (None, "kills"):
+        case_kills()
+    case_late()
+    if hooks:
+        case_pinned("mqtt_before_append")
+        case_pinned("mqtt_after_append")
+    case_torn()
+finally:
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+if fails:
+    print("%d failure(s)" % len(fails))
+    sys.exit(1)
+print("mqtt_durable: all cases passed")
