@@ -13,6 +13,7 @@ pkgs=(
     libsimdjson-dev g++
     python3 valgrind
     redis-server redis-tools
+    kcat
 )
 
 missing=()
