@@ -9,7 +9,7 @@
 # usage: bench/bench_kafka.sh [BUILD_DIR] (needs -DSL_BENCH=ON for kafka_count; N=messages)
 set -euo pipefail
 BUILD=${1:-build}
-N=${N:-500000}
+N=${N:-300000}
 ROUNDS=${ROUNDS:-2}
 exec python3 - "$BUILD" "$N" "$ROUNDS" <<'PY'
 import os, re, subprocess, sys, tempfile, threading, time, urllib.request
