@@ -4,15 +4,17 @@
 # same run: both subscribe to the same broker and receive every message (QoS 1, MQTT 5,
 # Receive Maximum 100). Each side's time is from the start of publishing to its last message.
 #
-# usage: bench/bench_mqtt.sh [BUILD_DIR] (needs -DSL_BENCH=ON for mqtt_count; N=messages)
+# usage: bench/bench_mqtt.sh [BUILD_DIR] (needs -DSL_BENCH=ON for mqtt_count; N=messages;
+#        STATE_DIR=1 runs Sluice with --state-dir: every message through the write-ahead log)
 set -euo pipefail
 BUILD=${1:-build}
 N=${N:-200000}
 PUBS=${PUBS:-4}
 PUB_QOS=${PUB_QOS:-1} # 0: the broker forwards at QoS 0 (no PUBACKs), a harder push
-exec python3 - "$BUILD" "$N" "$PUBS" "$PUB_QOS" <<'PY'
+exec python3 - "$BUILD" "$N" "$PUBS" "$PUB_QOS" "${STATE_DIR:-0}" <<'PY'
 import json, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
 build, n, pubs, pq = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+state = sys.argv[5] == "1"
 work = tempfile.mkdtemp(prefix="bench_mqtt_")
 s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
 conf = os.path.join(work, "m.conf")
@@ -44,7 +46,8 @@ CREATE SINK w WITH (connector = 'file', path = '%s') AS
 SELECT device, window_start, COUNT(*) AS n, AVG(temp) AS t
 FROM TUMBLE(ev, _arrival, INTERVAL '1' SECOND) GROUP BY device;
 """ % (port, out))
-    sl = spawn([os.path.join(build, "sluice"), "run", "--http", "127.0.0.1:0", q],
+    extra = ["--state-dir", os.path.join(work, "state")] if state else []
+    sl = spawn([os.path.join(build, "sluice"), "run", "--http", "127.0.0.1:0"] + extra + [q],
                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     hp = None
     while hp is None:
@@ -91,7 +94,8 @@ FROM TUMBLE(ev, _arrival, INTERVAL '1' SECOND) GROUP BY device;
     th.join(600)
     for p in ps: p.wait()
     rs, rc = n / done["sluice"], n / done["count"]
-    print("messages: %d from %d publishers (QoS %s)" % (n, pubs, pq))
+    print("messages: %d from %d publishers (QoS %s)%s" % (n, pubs, pq,
+                                                       ", sluice --state-dir" if state else ""))
     print("mqtt_count: %.2f s  %.0f msg/s" % (done["count"], rc))
     print("sluice:     %.2f s  %.0f msg/s" % (done["sluice"], rs))
     print("ratio sluice/mqtt_count: %.3f" % (rs / rc))

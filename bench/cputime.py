@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Runs a command and prints the CPU seconds (user + system) it and its children used,
-then its wall seconds: `cputime.py CMD ARGS...` -> "cpu=1.234 wall=0.987". Fails if the
-command fails."""
+"""Runs a command and prints the CPU seconds (user + system) it and its children used, its
+wall seconds and its peak resident set: `cputime.py CMD ARGS...` ->
+"cpu=1.234 wall=0.987 rss_kb=12345". Fails if the command fails."""
 import resource
 import subprocess
 import sys
@@ -14,4 +14,4 @@ r = resource.getrusage(resource.RUSAGE_CHILDREN)
 if p.returncode != 0:
     sys.stderr.write(p.stderr.decode())
     sys.exit("command failed: %s" % " ".join(sys.argv[1:]))
-print("cpu=%.3f wall=%.3f" % (r.ru_utime + r.ru_stime, wall))
+print("cpu=%.3f wall=%.3f rss_kb=%d" % (r.ru_utime + r.ru_stime, wall, r.ru_maxrss))

@@ -14,17 +14,35 @@ pkgs=(
     python3 valgrind
     redis-server redis-tools
     kcat
+    python3-botocore
+    podman runc debootstrap   # the container test (../shared/CONTAINERS.md)
+    python3-kubernetes python3-yaml   # deploy/k8s_fields: field names of the manifests
 )
+# The Lambda sink's tests run serverless-offline (npm, from tests/tools/lambda's lock file) on
+# the machine's Node.js; Debian's nodejs/npm only when none is installed.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-    exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-SUDO=""
-[ "$(id -u)" = 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# npm packages of the deploy checks (tests/tools/deploycheck: schema validators, a Prometheus
+# text-format parser, a PromQL parser), from the lock file; skipped when they are current.
+here="$(cd "$(dirname "$0")/.." && pwd)"
+dc="$here/tests/tools/deploycheck"
+if command -v npm >/dev/null && [ -f "$dc/package-lock.json" ] &&
+   ! cmp -s "$dc/package-lock.json" "$dc/node_modules/.sluice-lock"; then
+    if ! (cd "$dc" && npm ci --no-audit --no-fund --loglevel=error >/dev/null &&
+          cp package-lock.json node_modules/.sluice-lock); then
+        echo "install-deps: npm ci in tests/tools/deploycheck failed; the deploy checks that" \
+             "need it will say 'skipped'" >&2
+    fi
+fi

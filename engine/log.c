@@ -29,6 +29,11 @@ void sl_log_configure(enum sl_log_level level, enum sl_log_format format, int fd
     atomic_store_explicit(&log_fd, fd, memory_order_relaxed);
 }
 
+enum sl_log_format sl_log_format_get(void)
+{
+    return (enum sl_log_format)atomic_load_explicit(&log_format, memory_order_relaxed);
+}
+
 void sl_log_set_clock(sl_log_clock_fn clock)
 {
     atomic_store_explicit(&log_clock, clock, memory_order_relaxed);

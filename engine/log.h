@@ -48,6 +48,10 @@ typedef int64_t (*sl_log_clock_fn)(void);
  * not own it). Call at start-up, before other threads log. Defaults: info, text, 2. */
 void sl_log_configure(enum sl_log_level level, enum sl_log_format format, int fd);
 
+/* The format set by sl_log_configure (for code that writes other lines to stderr, such as the
+ * progress summary, and must keep a JSON log all JSON). Any thread. */
+enum sl_log_format sl_log_format_get(void);
+
 /* Replaces the clock (NULL: sl_now_ms). For tests: timestamps and rate limits become exact. */
 void sl_log_set_clock(sl_log_clock_fn clock);
 

@@ -4,6 +4,8 @@
  * Every flag of `run` also comes from the environment as SLUICE_<FLAG> (upper case, '-' as
  * '_'), for containers; a flag on the command line wins.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,8 @@ struct run_flags {
     bool fsync;
     const char *log_level;
     const char *log_format;
+    enum sl_log_level level;   /* parsed from log_level */
+    enum sl_log_format format; /* parsed from log_format */
 };
 
 static const char *env_flag(const char *flag)
@@ -97,21 +101,42 @@ static int set_flag(struct run_flags *f, const char *name, const char *val)
     return 0;
 }
 
+/* The end-of-run counters: as text on stderr, or with --log-format json one log line per
+ * summary line (component "summary"), so that a log collector reading JSON sees only JSON. */
+static void print_summary(struct sl_engine *eng, enum sl_log_format format)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = format == SL_LOG_JSON ? open_memstream(&buf, &len) : NULL;
+    if (mem == NULL) {
+        sl_engine_summary(eng, stderr);
+        return;
+    }
+    sl_engine_summary(eng, mem);
+    fclose(mem);
+    for (char *line = buf, *nl; line != NULL && *line != '\0'; line = nl != NULL ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl != NULL) {
+            *nl = '\0';
+        }
+        sl_log(SL_LOG_INFO, "summary", "%s", line);
+    }
+    free(buf);
+}
+
 static const char *const flag_names[] = {"workers",          "http",         "state-dir",
                                          "shutdown-timeout", "memory-limit", "fsync",
                                          "log-level",        "log-format",   NULL};
 
-static int cmd_run(int argc, char **argv)
+/* Reads the flags of `run` from the environment, then argv (a flag wins over its variable);
+ * the other arguments go to paths. Returns -1 to go on, or the exit status (0 after --help). */
+static int parse_run(int argc, char **argv, struct run_flags *f, const char **paths,
+                     int *ret_npaths)
 {
-    struct run_flags f = {.workers = (int)sysconf(_SC_NPROCESSORS_ONLN),
-                          .http = "127.0.0.1:9090",
-                          .shutdown_timeout_ms = 30000};
-    const char **paths = calloc((size_t)argc + 1, sizeof(*paths));
     int npaths = 0;
-
     for (int i = 0; flag_names[i] != NULL; i++) {
         const char *v = env_flag(flag_names[i]);
-        if (v != NULL && set_flag(&f, flag_names[i], v) < 0) {
+        if (v != NULL && set_flag(f, flag_names[i], v) < 0) {
             return 2;
         }
     }
@@ -142,7 +167,7 @@ static int cmd_run(int argc, char **argv)
             }
             val = argv[++i];
         }
-        int r = set_flag(&f, name, val);
+        int r = set_flag(f, name, val);
         if (r == -2) {
             fprintf(stderr, "sluice: unknown flag --%s (see sluice --help)\n", name);
             return 2;
@@ -151,18 +176,39 @@ static int cmd_run(int argc, char **argv)
             return 2;
         }
     }
-    enum sl_log_level level = SL_LOG_INFO;
-    enum sl_log_format format = SL_LOG_TEXT;
-    if (f.log_level != NULL && sl_log_level_parse(f.log_level, &level) < 0) {
+    if (f->log_level != NULL && sl_log_level_parse(f->log_level, &f->level) < 0) {
         fprintf(stderr, "sluice: --log-level must be error, warn, info or debug, got '%s'\n",
-                f.log_level);
+                f->log_level);
         return 2;
     }
-    if (f.log_format != NULL && sl_log_format_parse(f.log_format, &format) < 0) {
-        fprintf(stderr, "sluice: --log-format must be text or json, got '%s'\n", f.log_format);
+    if (f->log_format != NULL && sl_log_format_parse(f->log_format, &f->format) < 0) {
+        fprintf(stderr, "sluice: --log-format must be text or json, got '%s'\n", f->log_format);
         return 2;
     }
-    sl_log_configure(level, format, 2);
+    *ret_npaths = npaths;
+    return -1;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    struct run_flags f = {.workers = (int)sysconf(_SC_NPROCESSORS_ONLN),
+                          .http = "127.0.0.1:9090",
+                          .shutdown_timeout_ms = 30000,
+                          .level = SL_LOG_INFO,
+                          .format = SL_LOG_TEXT};
+    const char **paths = calloc((size_t)argc + 1, sizeof(*paths));
+    int npaths = 0;
+    if (paths == NULL) {
+        fprintf(stderr, "sluice: out of memory\n");
+        return 1;
+    }
+    int code = parse_run(argc, argv, &f, paths, &npaths);
+    if (code >= 0) {
+        free(paths);
+        return code;
+    }
+    enum sl_log_format format = f.format;
+    sl_log_configure(f.level, format, 2);
     struct sl_runtime_settings rs = {.state_dir = f.state_dir, .fsync = f.fsync};
     sl_runtime_set(&rs);
     if (f.fsync && f.state_dir == NULL) {
@@ -197,6 +243,17 @@ static int cmd_run(int argc, char **argv)
         }
     }
 
+    /* SIGINT, SIGTERM and SIGHUP are blocked before the engine creates any thread (HTTP,
+     * progress, connectors' own), so that every thread inherits the mask and the signal waits,
+     * pending, for the engine's sigtimedwait: a SIGTERM that arrives while the engine starts
+     * is a graceful stop, never the default action that kills the process. */
+    sigset_t stop_set;
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGTERM);
+    sigaddset(&stop_set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+
     struct sl_engine_opts eo = {
         .workers = f.workers, .shutdown_timeout_ms = f.shutdown_timeout_ms, .http = f.http};
     struct sl_engine *eng = NULL;
@@ -207,8 +264,8 @@ static int cmd_run(int argc, char **argv)
         sl_catalog_free(cat);
         return 1;
     }
-    int code = sl_engine_run(eng);
-    sl_engine_summary(eng, stderr);
+    code = sl_engine_run(eng);
+    print_summary(eng, format);
     sl_engine_free(eng);
     sl_catalog_free(cat);
     return code;

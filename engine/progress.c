@@ -227,7 +227,11 @@ void sl_progress_stop(struct sl_progress *p)
                      p->drawn ? "\r\033[K" : "", (unsigned long long)events,
                      (long long)(elapsed / 1000), (long long)(elapsed % 1000 / 100), r,
                      (unsigned long long)rejected, w);
-    if (n > 0) {
+    if (n > 0 && sl_log_format_get() == SL_LOG_JSON && !p->drawn) {
+        /* A JSON log stays all JSON: the summary is one more log line. */
+        line[strcspn(line, "\n")] = '\0';
+        sl_log(SL_LOG_INFO, "summary", "%s", line + strlen("sluice: "));
+    } else if (n > 0) {
         write_all(p->o.fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
     }
     pthread_cond_destroy(&p->cv);

@@ -95,6 +95,7 @@ struct sl__srcrt {
     bool live_fired;  /* a firing marker went out since start */
     bool restore_due; /* resumed at start: the windows up to restore_wm count as fired */
     int64_t restore_wm;
+    int64_t fired_to;     /* wm of the last marker that fired windows (SL_WM_NONE: none) */
     struct pending *pend; /* NPENDING, marker seq % NPENDING */
     uint64_t committed;   /* last marker committed */
     int64_t committed_done;
@@ -237,6 +238,7 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
     for (int i = 0; i < s->nparts; i++) {
         s->parts[i].hi = s->parts[i].replay_hi = SL_POS_NONE;
     }
+    s->fired_to = SL_WM_NONE;
     s->durable = s->ops->commit != NULL && (s->ops->durable == NULL || s->ops->durable(s->state));
     s->committed_done = SL_POS_NONE;
     if (s->durable) {
@@ -366,11 +368,11 @@ static void progress_commits(struct sl__srcrt *s);
 static bool commit_advance(struct sl__srcrt *s, int64_t w);
 
 /* Records what marker seq will commit (durable sources). */
-static void pending_push(struct sl__srcrt *s, uint64_t seq)
+static void pending_push(struct sl__srcrt *s, uint64_t seq, int64_t done)
 {
     struct pending *e = &s->pend[seq % NPENDING];
     atomic_store_explicit(&e->seq, seq, memory_order_relaxed);
-    e->done = s->wm;
+    e->done = done;
     for (int i = 0; i < s->nparts; i++) {
         e->hi[i] = s->parts[i].hi;
         e->wm[i] = part_wm(s, &s->parts[i]);
@@ -388,13 +390,18 @@ static void send_marker_flags(struct sl__srcrt *s, bool final, bool fire, uint8_
                            .source = (uint32_t)s->index,
                            .seq = ++s->seq,
                            .wm = wm};
+    /* done is how far windows have fired: a marker that does not fire (shutdown, restore,
+     * revocation) leaves it where the last one that fired put it. */
+    if ((fire && wm != SL_WM_NONE) || (flags & SL_MARK_RESTORE)) {
+        s->fired_to = wm;
+    }
     uint64_t slot_seq =
         s->durable ? atomic_load_explicit(&s->pend[m.seq % NPENDING].seq, memory_order_relaxed) : 0;
     if (s->durable && (slot_seq == 0 || slot_seq <= s->committed)) {
         /* When the sinks are NPENDING markers behind, this one is not recorded: a later
          * one commits instead. */
         m.flags |= SL_MARK_TRACK;
-        pending_push(s, m.seq);
+        pending_push(s, m.seq, s->fired_to);
     }
     commit_all(s);
     if (s->to_shard != NULL) {
@@ -1271,22 +1278,17 @@ static void progress_commits(struct sl__srcrt *s)
         return;
     }
     /* The newest recorded marker at or below k whose shards have all reported (markers
-     * sent while the ring was full were not recorded). */
+     * sent while every slot held an uncommitted one were not recorded). */
     struct pending *best = NULL;
-    uint64_t top = k < s->seq ? k : s->seq;
-    uint64_t from = s->committed + 1;
-    if (top >= NPENDING && from < top - NPENDING + 1) {
-        from = top - NPENDING + 1;
-    }
-    for (uint64_t i = from; i <= top; i++) {
-        struct pending *e = &s->pend[i % NPENDING];
-        if (atomic_load_explicit(&e->seq, memory_order_relaxed) != i) {
-            continue;
+    uint64_t bseq = 0;
+    for (int i = 0; i < NPENDING; i++) {
+        struct pending *e = &s->pend[i];
+        uint64_t q = atomic_load_explicit(&e->seq, memory_order_relaxed);
+        if (q > s->committed && q <= k && q > bseq &&
+            atomic_load_explicit(&e->reports, memory_order_acquire) >= s->reporters) {
+            best = e;
+            bseq = q;
         }
-        if (atomic_load_explicit(&e->reports, memory_order_acquire) < s->reporters) {
-            break;
-        }
-        best = e;
     }
     if (best == NULL) {
         return;

@@ -3,7 +3,8 @@
 #
 #   tests/run.sh            install dependencies (Debian 12), then build and test:
 #                           1. release build (-Werror): every test (unit, golden, fuzz corpus
-#                              replay, integration, quick benchmarks)
+#                              replay, integration, quick benchmarks, and label `perf`: the
+#                              callgrind instructions-per-event guard, meaningful only here)
 #                           2. ASan + UBSan build (clang): unit, golden, fuzz replay, integration
 #                           3. TSan build (clang): unit tests (rings, engine threads) and the
 #                              engine's integration runs
@@ -22,7 +23,7 @@ step() { printf '\n=== %s\n' "$*"; }
 step "release build"
 cmake -S . -B build -DSL_WERROR=ON -DSL_TEST_HOOKS=ON >/dev/null
 cmake --build build -j"$jobs"
-ctest --test-dir build --output-on-failure -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs" # all labels, `perf` included
 
 if [ "$quick" = 1 ]; then
     exit 0

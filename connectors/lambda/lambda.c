@@ -6,7 +6,7 @@
  * environment's AWS_REGION or AWS_DEFAULT_REGION) and refuse to load without one, since
  * every request is SigV4-signed for a region; they validate an endpoint override and keep
  * Event batches within Lambda's 1 MiB payload limit for asynchronous invocations. The
- * runtime (libcurl, SigV4) is built later in this folder and plugs into .sink.
+ * runtime (libcurl multi, SigV4, the credential chain) is lambda_run.c and creds.c.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "connectors/conn_util.h"
+#include "connectors/lambda/lambda_int.h"
 #include "queries/plan.h"
 
 #define MIB ((int64_t)1 << 20)
@@ -288,4 +289,5 @@ const struct sl_connector sl_connector_lambda = {
     .source_options = NULL,
     .sink_options = lambda_sink_options,
     .check_sink = lambda_check_sink,
+    .sink = &sl_lambda_sink_ops,
 };

@@ -628,6 +628,10 @@ static int wal_open(struct msrc *m, const struct sl_runtime_settings *rs, struct
     struct sl_wal_opts wo = {
         .dir = dir,
         .max_bytes = log_max_bytes(),
+        /* Truncation deletes whole segments: several per bound, or a small bound would
+         * never free room. */
+        .segment_bytes =
+            log_max_bytes() / 8 < ((uint64_t)64 << 20) ? log_max_bytes() / 8 : (uint64_t)64 << 20,
         .max_record = (uint32_t)(m->max_msg + 1 + 65536 + 64),
         .keep_keys = redelivery_window(o),
         .fsync = rs->fsync,
