@@ -243,14 +243,21 @@ int sl_engine_run(struct sl_engine *eng)
 
     int64_t deadline = 0;
     int code = 0;
+    bool reload = false;
     while (atomic_load(&eng->sinks_running) > 0) {
         struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000000L};
         int sig = sigtimedwait(&set, NULL, &ts);
-        if (sig == SIGHUP) {
-            sl_log(SL_LOG_WARN, "engine",
-                   "SIGHUP: reloading queries is not available in this "
-                   "version; the running queries go on (restart to "
-                   "load changed files)");
+        if (sig == SIGHUP && !atomic_load(&eng->stop)) {
+            if (eng->opts.reload == NULL) {
+                sl_log(SL_LOG_WARN, "engine", "SIGHUP: no query files to reload; going on");
+            } else if (eng->opts.reload(eng->opts.reload_ud)) {
+                sl_log(SL_LOG_INFO, "engine",
+                       "SIGHUP: stopping intake, delivering emitted rows, then starting again "
+                       "with the new files");
+                atomic_store(&eng->stop, true);
+                reload = true;
+                deadline = sl_mono_ms() + eng->opts.shutdown_timeout_ms;
+            }
         }
         if (sig == SIGINT || sig == SIGTERM) {
             if (!atomic_load(&eng->stop)) {
@@ -261,6 +268,17 @@ int sl_engine_run(struct sl_engine *eng)
             }
         }
         if (deadline != 0 && sl_mono_ms() > deadline) {
+            for (int i = 0; i < eng->nsinks; i++) {
+                const struct sl_plan *p = eng->cat->plans[i];
+                uint64_t sent = sl__srcrt_markers(eng->srcs[p->src->index]);
+                uint64_t done = sl__sinkrt_delivered(eng->sinks[i]);
+                if (done < sent) {
+                    sl_log(SL_LOG_ERROR, "engine",
+                           "sink %s: rows after marker %llu of source %s are undelivered "
+                           "(its peer has not acknowledged them)",
+                           p->name, (unsigned long long)done, p->src->name);
+                }
+            }
             sl_log(SL_LOG_ERROR, "engine",
                    "rows remain undelivered after --shutdown-timeout; "
                    "exiting with status 1 (they are replayed on restart)");
@@ -285,7 +303,7 @@ int sl_engine_run(struct sl_engine *eng)
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     sl_progress_stop(prog);
-    return code;
+    return reload && code == 0 ? SL_ENGINE_RELOAD : code;
 }
 
 void sl_engine_summary(struct sl_engine *eng, FILE *f)

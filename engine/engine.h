@@ -55,7 +55,18 @@ struct sl_engine_opts {
     int workers; /* shards */
     int64_t shutdown_timeout_ms;
     const char *http; /* --http address, "off" or NULL for none */
+    /* SIGHUP: returns true when the engine should stop as on SIGTERM and sl_engine_run
+     * return SL_ENGINE_RELOAD (the caller starts again with the new files); false keeps
+     * running. NULL: SIGHUP is logged and ignored. Main thread. */
+    bool (*reload)(void *ud);
+    void *reload_ud;
+    /* Queries added by a reload: they emit only windows that start at or after the
+     * watermark their source resumes at (DESIGN.md, Reload). */
+    const char *const *added;
+    int nadded;
 };
+
+#define SL_ENGINE_RELOAD 75 /* sl_engine_run: stopped for a reload */
 
 struct sl_engine;
 
@@ -161,6 +172,8 @@ bool sl__srcrt_ready(struct sl__srcrt *s, char *reason, size_t cap);
 /* Writes a late event of plan to the source's dead_letter file, if it has one. Any thread. */
 void sl__srcrt_dead_late(struct sl__srcrt *s, const struct sl_plan *plan, int64_t ts, uint64_t pos);
 uint64_t sl__srcrt_events(struct sl__srcrt *s);
+/* The last marker the source sent (any thread). */
+uint64_t sl__srcrt_markers(struct sl__srcrt *s);
 
 struct sl_waiter *sl__srcrt_waiter(struct sl__srcrt *s);
 /* Replay and commit: the source's watermark partitions, whether it commits, and a shard's

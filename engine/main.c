@@ -4,6 +4,7 @@
  * Every flag of `run` also comes from the environment as SLUICE_<FLAG> (upper case, '-' as
  * '_'), for containers; a flag on the command line wins.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -189,6 +190,203 @@ static int parse_run(int argc, char **argv, struct run_flags *f, const char **pa
     return -1;
 }
 
+/* ---- SIGHUP: reload ---- */
+
+static char **main_argv; /* for the new start after a reload */
+
+struct reload_ctx {
+    const char *const *paths;
+    int npaths;
+    const struct sl_catalog *cat;
+};
+
+static char *catalog_text(const struct sl_catalog *cat)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL) {
+        return NULL;
+    }
+    sl_catalog_print(cat, f);
+    fclose(f);
+    return buf;
+}
+
+/* The block of `sluice check`'s listing for "<kind> <name> (", without where it was written
+ * (moving a query within a file does not change it). NULL when absent. */
+static char *plan_block(const char *text, const char *kind, const char *name)
+{
+    size_t kl = strlen(kind), nl = strlen(name);
+    for (const char *l = text; l != NULL && *l != '\0';) {
+        if (strncmp(l, kind, kl) == 0 && l[kl] == ' ' && strncmp(l + kl + 1, name, nl) == 0 &&
+            l[kl + 1 + nl] == ' ') {
+            const char *end = strstr(l, "\n\n");
+            size_t n = end != NULL ? (size_t)(end - l) : strlen(l);
+            char *b = strndup(l, n);
+            if (b == NULL) {
+                return NULL;
+            }
+            char *eol = strchr(b, '\n');
+            char *at = strstr(b, " at ");
+            if (at != NULL && eol == NULL) {
+                *at = '\0';
+            } else if (at != NULL && at < eol) {
+                memmove(at, eol, strlen(eol) + 1);
+            }
+            return b;
+        }
+        const char *nx = strchr(l, '\n');
+        l = nx != NULL ? nx + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* Whether query name reads the same in both listings, its source included. */
+static bool plan_same(const char *a, const char *b, const struct sl_plan *p)
+{
+    char *pa = plan_block(a, "sink", p->name), *pb = plan_block(b, "sink", p->name);
+    char *sa = plan_block(a, "source", p->src->name), *sb = plan_block(b, "source", p->src->name);
+    bool same = pa != NULL && pb != NULL && sa != NULL && sb != NULL && strcmp(pa, pb) == 0 &&
+                strcmp(sa, sb) == 0;
+    free(pa);
+    free(pb);
+    free(sa);
+    free(sb);
+    return same;
+}
+
+static const struct sl_plan *plan_named(const struct sl_catalog *cat, const char *name)
+{
+    for (int i = 0; i < cat->nplans; i++) {
+        if (strcmp(cat->plans[i]->name, name) == 0) {
+            return cat->plans[i];
+        }
+    }
+    return NULL;
+}
+
+static void append_name(char **list, size_t *len, const char *name)
+{
+    size_t n = strlen(name);
+    char *l = realloc(*list, *len + n + 3);
+    if (l == NULL) {
+        return;
+    }
+    if (*len > 0) {
+        l[(*len)++] = ',';
+    }
+    memcpy(l + *len, name, n + 1);
+    *len += n;
+    *list = l;
+}
+
+/* SIGHUP (DESIGN.md, Reload): reads the files again. A file with errors is refused and the
+ * running queries go on. Otherwise the log says what is kept, added, changed and removed,
+ * and the engine stops as on SIGTERM (rows delivered, positions committed) and the process
+ * starts again with the new files: kept queries rebuild their windows by the replay that
+ * follows any restart, removed ones are gone (their open windows abandoned, as on
+ * shutdown), and added or changed ones emit only windows that start after the reload
+ * (SLUICE_RELOAD_ADDED tells the new start which). */
+static bool reload_files(void *ud)
+{
+    struct reload_ctx *rc = ud;
+    struct sl_diags d = {0};
+    struct sl_catalog *cat = NULL;
+    int r = sl_front_load(rc->paths, rc->npaths, &cat, &d);
+    if (r < 0) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (f != NULL) {
+            sl_diags_print(&d, f);
+            fclose(f);
+        }
+        sl_log(SL_LOG_ERROR, "engine",
+               "SIGHUP: the query files have errors; the running "
+               "queries go on unchanged:\n%s",
+               buf != NULL ? buf : "");
+        free(buf);
+        sl_diags_fini(&d);
+        return false;
+    }
+    sl_diags_fini(&d);
+    char *a = catalog_text(rc->cat), *b = catalog_text(cat);
+    char *kept = NULL, *added = NULL, *changed = NULL, *removed = NULL, *next = NULL;
+    size_t nk = 0, na = 0, nc = 0, nr = 0, nn = 0;
+    for (int i = 0; a != NULL && b != NULL && i < cat->nplans; i++) {
+        const struct sl_plan *p = cat->plans[i];
+        const struct sl_plan *o = plan_named(rc->cat, p->name);
+        if (o == NULL) {
+            append_name(&added, &na, p->name);
+            append_name(&next, &nn, p->name);
+        } else if (plan_same(a, b, p)) {
+            append_name(&kept, &nk, p->name);
+        } else {
+            append_name(&changed, &nc, p->name);
+            append_name(&next, &nn, p->name);
+        }
+    }
+    for (int i = 0; i < rc->cat->nplans; i++) {
+        if (plan_named(cat, rc->cat->plans[i]->name) == NULL) {
+            append_name(&removed, &nr, rc->cat->plans[i]->name);
+        }
+    }
+    bool go = a != NULL && b != NULL && (na > 0 || nc > 0 || nr > 0);
+    if (a == NULL || b == NULL) {
+        sl_log(SL_LOG_ERROR, "engine", "SIGHUP: out of memory comparing the queries; going on");
+    } else if (!go) {
+        sl_log(SL_LOG_INFO, "engine", "SIGHUP: the query files are unchanged; going on");
+    } else {
+        sl_log(SL_LOG_INFO, "engine",
+               "SIGHUP: reloading: kept [%s], added [%s], changed [%s], removed [%s]",
+               kept != NULL ? kept : "", added != NULL ? added : "", changed != NULL ? changed : "",
+               removed != NULL ? removed : "");
+        setenv("SLUICE_RELOAD_ADDED", next != NULL ? next : "", 1);
+    }
+    free(a);
+    free(b);
+    free(kept);
+    free(added);
+    free(changed);
+    free(removed);
+    free(next);
+    sl_catalog_free(cat);
+    return go;
+}
+
+/* The queries a reload added (SLUICE_RELOAD_ADDED, set for this start only). */
+static int reload_added(char **ret_buf, const char ***ret_names)
+{
+    const char *e = getenv("SLUICE_RELOAD_ADDED");
+    *ret_buf = NULL;
+    *ret_names = NULL;
+    if (e == NULL || e[0] == '\0') {
+        unsetenv("SLUICE_RELOAD_ADDED");
+        return 0;
+    }
+    char *buf = strdup(e);
+    unsetenv("SLUICE_RELOAD_ADDED");
+    int n = 1;
+    for (const char *c = buf; c != NULL && *c != '\0'; c++) {
+        n += *c == ',';
+    }
+    const char **names = calloc((size_t)n + 1, sizeof(*names));
+    if (buf == NULL || names == NULL) {
+        free(buf);
+        free(names);
+        return 0;
+    }
+    int k = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t != NULL && k < n;
+         t = strtok_r(NULL, ",", &save)) {
+        names[k++] = t;
+    }
+    *ret_buf = buf;
+    *ret_names = names;
+    return k;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     struct run_flags f = {.workers = (int)sysconf(_SC_NPROCESSORS_ONLN),
@@ -229,8 +427,8 @@ static int cmd_run(int argc, char **argv)
     int r = sl_front_load(paths, npaths, &cat, &d);
     sl_diags_print(&d, stderr);
     sl_diags_fini(&d);
-    free(paths);
     if (r < 0) {
+        free(paths);
         return 1;
     }
     for (int i = 0; i < cat->nsources; i++) {
@@ -254,25 +452,48 @@ static int cmd_run(int argc, char **argv)
     sigaddset(&stop_set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
 
-    struct sl_engine_opts eo = {
-        .workers = f.workers, .shutdown_timeout_ms = f.shutdown_timeout_ms, .http = f.http};
+    struct reload_ctx rc = {.paths = paths, .npaths = npaths, .cat = cat};
+    char *added_buf = NULL;
+    const char **added = NULL;
+    int nadded = reload_added(&added_buf, &added);
+    struct sl_engine_opts eo = {.workers = f.workers,
+                                .shutdown_timeout_ms = f.shutdown_timeout_ms,
+                                .http = f.http,
+                                .reload = reload_files,
+                                .reload_ud = &rc,
+                                .added = added,
+                                .nadded = nadded};
     struct sl_engine *eng = NULL;
     struct sl_err err = {{0}};
     r = sl_engine_new(cat, &eo, &eng, &err);
     if (r < 0) {
         sl_log(SL_LOG_ERROR, "engine", "%s", err.msg);
         sl_catalog_free(cat);
+        free(paths);
+        free(added);
+        free(added_buf);
         return 1;
     }
     code = sl_engine_run(eng);
     print_summary(eng, format);
     sl_engine_free(eng);
     sl_catalog_free(cat);
+    free(paths);
+    free(added);
+    free(added_buf);
+    if (code == SL_ENGINE_RELOAD) {
+        /* The same process (same PID for supervisors and containers) starts again. */
+        fflush(NULL);
+        execv("/proc/self/exe", main_argv);
+        sl_log(SL_LOG_ERROR, "engine", "SIGHUP: cannot start again: %s", strerror(errno));
+        return 1;
+    }
     return code;
 }
 
 int main(int argc, char **argv)
 {
+    main_argv = argv;
     if (argc < 2) {
         return usage(stderr);
     }

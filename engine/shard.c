@@ -117,6 +117,10 @@ struct qrt {
     bool track;
     int np;
     size_t moff;
+    /* Added by a reload: windows that start before emit_from (the watermark its source
+     * resumed at) are not emitted (DESIGN.md, Reload). */
+    bool added;
+    int64_t emit_from;
 };
 
 /* Merge slots for HOP windows and re-emissions. */
@@ -381,6 +385,9 @@ static void free_key(struct gent *g, uint8_t *inl)
 static void emit(struct sl__shard *sh, struct qrt *q, const uint8_t *key, uint32_t keylen,
                  const uint8_t *state, int64_t ws, int64_t we, int64_t rev, bool is_final)
 {
+    if (ws < q->emit_from) {
+        return; /* a reload added the query after this window began */
+    }
     const struct sl_plan *p = q->p;
     struct sl_value *ar = sh->aggrow;
     size_t off = 0;
@@ -1146,6 +1153,9 @@ static void handle_marker(struct sl__shard *sh, const struct sl__marker *m)
             continue;
         }
         if (m->flags & SL_MARK_RESTORE) {
+            if (q->added) {
+                q->emit_from = m->wm;
+            }
             /* After replay at start: windows ending by the commit's done fired before the
              * crash (DESIGN.md); sessions that ended by then become fired, silently. */
             if (q->p->window == SL_WINDOW_SESSION) {
@@ -1294,6 +1304,12 @@ struct sl__shard *sl__shard_new(struct sl_engine *eng, int index)
         q->p = p;
         q->fired_wm = SL_WM_NONE;
         q->hll_agg = -1;
+        q->emit_from = INT64_MIN;
+        for (int a = 0; a < eng->opts.nadded; a++) {
+            if (strcmp(eng->opts.added[a], p->name) == 0) {
+                q->added = true;
+            }
+        }
         const struct sl_opt_value *hk = sl_options_get(&p->sink_opts, "hll_key");
         for (int a = 0; hk != NULL && hk->given && a < p->naggs; a++) {
             if (strcmp(p->aggs[a].ops->name, "APPROX_COUNT_DISTINCT") == 0) {

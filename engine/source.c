@@ -95,9 +95,10 @@ struct sl__srcrt {
     bool live_fired;  /* a firing marker went out since start */
     bool restore_due; /* resumed at start: the windows up to restore_wm count as fired */
     int64_t restore_wm;
-    int64_t fired_to;     /* wm of the last marker that fired windows (SL_WM_NONE: none) */
-    struct pending *pend; /* NPENDING, marker seq % NPENDING */
-    uint64_t committed;   /* last marker committed */
+    int64_t fired_to;         /* wm of the last marker that fired windows (SL_WM_NONE: none) */
+    struct pending *pend;     /* NPENDING, marker seq % NPENDING */
+    _Atomic uint64_t seq_pub; /* the last marker sent, for other threads */
+    uint64_t committed;       /* last marker committed */
     int64_t committed_done;
     int64_t *cstart, *chi; /* nparts: replay starts and hi of the last commit */
     int64_t *tmp;          /* nparts scratch */
@@ -404,6 +405,7 @@ static void send_marker_flags(struct sl__srcrt *s, bool final, bool fire, uint8_
         pending_push(s, m.seq, s->fired_to);
     }
     commit_all(s);
+    atomic_store_explicit(&s->seq_pub, m.seq, memory_order_relaxed);
     if (s->to_shard != NULL) {
         for (int i = 0; i < s->eng->nshards; i++) {
             sl__send_marker(s->to_shard[i], &m, final ? NULL : &s->eng->stop);
@@ -1323,4 +1325,9 @@ static bool commit_advance(struct sl__srcrt *s, int64_t w)
         wm[i] = s->chi[i] == SL_POS_NONE ? SL_POS_NONE : w;
     }
     return do_commit(s, s->committed, s->committed_done, s->chi, wm, s->cstart) == 0;
+}
+
+uint64_t sl__srcrt_markers(struct sl__srcrt *s)
+{
+    return atomic_load_explicit(&s->seq_pub, memory_order_relaxed);
 }

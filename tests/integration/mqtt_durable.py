@@ -29,6 +29,9 @@ Cases:
             hash exact.
   diskfull  the state dir on a nearly full 2 MiB tmpfs: the log stops taking messages,
             /readyz says why, nothing crashes; space freed: every window exact.
+  reload    SIGHUP with a broken file: refused, the same process goes on; with a good one:
+            qa kept (exact across the reload), qb added (only windows after the reload, each
+            exact), qc removed (no row after it); the log says which.
   torn      the log's newest segment cut, or a byte of it flipped, at 100 offsets: every
             start succeeds, reports the damage, and the window then holds exactly the
             records before the damaged one (read from the log by this script).
@@ -208,6 +211,9 @@ class Sluice:
             self.p.kill()
             return "timeout"
 
+    def rows_of(self, name):
+        return jsonl(os.path.join(self.dir, name))
+
     def rows(self):
         """Parsed rows, and the number of lines cut by a kill mid-write."""
         rows, torn = [], 0
@@ -339,10 +345,20 @@ def case_kills():
     th.start()
     kills = 0
     points = ["mqtt_before_append", "mqtt_after_append"]
+    restart_s = []
     for i in range(20):
         stop.wait(rng.uniform(0.2, 0.7))  # when to kill: a random moment mid-stream
         s.kill()
         kills += 1
+        if i % 3 == 2 and n - sent > 300:
+            # Time from a restart to the first result the new process writes.
+            size = os.path.getsize(s.out) if os.path.exists(s.out) else 0
+            t = time.monotonic()
+            s.start()
+            if wait_for(lambda: os.path.exists(s.out) and os.path.getsize(s.out) > size,
+                        "a result after a restart", timeout=30):
+                restart_s.append(time.monotonic() - t)
+            continue
         env = None
         if hooks and i % 3 == 1 and n - sent > 300:
             env = {"SLUICE_CRASH_AT": "%s:%d" % (points[i % 2], rng.randint(5, 60))}
@@ -367,6 +383,9 @@ def case_kills():
     pb_.close()
     print("kills: %d kills, %d rows, %d windows" % (kills, len(s.rows()[0]),
                                                      len(oracle(ea + eb))), flush=True)
+    if restart_s:
+        print("kills: restart to first new result: %s s (max %.2f s)" % (
+            ", ".join("%.2f" % x for x in restart_s), max(restart_s)), flush=True)
 
 
 # ---------------------------------------------------------------- pinned
@@ -910,9 +929,103 @@ def case_diskfull():
         subprocess.run(["umount", "-l", mnt], capture_output=True)
 
 
+# ---------------------------------------------------------------- reload
+RELOAD_SRC = """
+CREATE SOURCE ev (dev TEXT, seq BIGINT, v DOUBLE, ts TIMESTAMP,
+                  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH (connector = 'mqtt', url = 'mqtt://127.0.0.1:%d', topic = 'a/+', qos = '1',
+      client_id = 'durable-reload', idle_timeout = '1h');
+"""
+RELOAD_Q = {
+    "qa": """CREATE SINK qa WITH (connector = 'file', path = '%s/qa.jsonl') AS
+SELECT dev, window_start, COUNT(*) AS n, SUM(v) AS s, MIN(seq) AS lo, MAX(seq) AS hi
+FROM TUMBLE(ev, ts, INTERVAL '2' SECOND) GROUP BY dev;
+""",
+    "qb": """CREATE SINK qb WITH (connector = 'file', path = '%s/qb.jsonl') AS
+SELECT dev, window_start, COUNT(*) AS n, SUM(v) AS s, MIN(seq) AS lo, MAX(seq) AS hi
+FROM TUMBLE(ev, ts, INTERVAL '2' SECOND) GROUP BY dev;
+""",
+    "qc": """CREATE SINK qc WITH (connector = 'file', path = '%s/qc.jsonl') AS
+SELECT dev, window_start, COUNT(*) AS n FROM TUMBLE(ev, ts, INTERVAL '2' SECOND) GROUP BY dev;
+""",
+}
+
+
+def case_reload():
+    """SIGHUP: a file with errors is refused and the queries go on in the same process; a
+    good file keeps qa (its windows exact across the reload), adds qb (it emits only windows
+    that start after the reload, each exact) and removes qc (no row after the reload); the
+    log says which."""
+    b = Broker("reload-broker")
+    d = os.path.join(work, "reload")
+    os.makedirs(d)
+    s = Sluice(d, b, "reload")
+    s.kill()
+
+    def write(names, extra=""):
+        with open(s.q, "w") as f:
+            f.write(RELOAD_SRC % b.port + "".join(RELOAD_Q[n] % d for n in names) + extra)
+    write(["qa", "qc"])
+    s.start()
+    wait_for(lambda: s.metric("sluice_mqtt_connected") == 1, "connected")
+    pa = Publisher(b, "a/d0")
+    t0 = 1_700_000_000_000
+    n = 1200
+    ev = make_events("d0", n, t0, 12)
+    pa.send([json.dumps(e).encode() for e in ev[:600]])
+    wait_for(lambda: s.metric("sluice_source_events_total") >= 600, "reload: first half read")
+    pid = s.p.pid
+    write(["qa", "qc"], "CREATE SINK broken AS SELEC 1;\n")
+    mark = len(s.log())
+    s.p.send_signal(signal.SIGHUP)
+    wait_for(lambda: "have errors" in s.log()[mark:], "reload: the bad file is refused")
+    check(s.p.poll() is None and s.metric("sluice_mqtt_connected") == 1,
+          "reload: still running after a refused reload")
+    write(["qa", "qb"])
+    mark = len(s.log())
+    qc_before = len(jsonl(os.path.join(d, "qc.jsonl"))[0])
+    s.p.send_signal(signal.SIGHUP)
+    wait_for(lambda: "kept [qa], added [qb], changed [], removed [qc]" in s.log()[mark:],
+             "reload: the log says what is kept, added and removed")
+
+    def port():
+        m = re.findall(r"http://127\.0\.0\.1:(\d+)", s.log()[mark:])
+        return int(m[-1]) if m else None
+    s.port = wait_for(port, "reload: started again")
+    check(s.p.poll() is None and s.p.pid == pid, "reload: the same process goes on")
+    wait_for(lambda: s.metric("sluice_mqtt_connected") == 1, "reload: connected again")
+    pa.send([json.dumps(e).encode() for e in ev[600:]])
+    want = oracle(ev)
+    pa.send([json.dumps({"dev": "d0", "seq": -1, "v": 0.0, "ts": t0 + n * 100 + 60_000})
+             .encode()])
+
+    def done():
+        rows, _ = jsonl(os.path.join(d, "qa.jsonl"))
+        return {(r["dev"], r["window_start"]) for r in rows} >= set(want)
+    wait_for(done, "reload: every qa window")
+    check_rows(s.rows_of("qa.jsonl"), want, "reload qa", 0)
+    qb, _ = jsonl(os.path.join(d, "qb.jsonl"))
+    starts = sorted(r["window_start"] for r in qb)
+    check(starts and starts[0] > t0 and starts[0] < t0 + n * 100,
+          "reload: qb starts after the reload (%s)" % starts[:1])
+    for r in qb:
+        k = (r["dev"], r["window_start"])
+        w = want.get(k)
+        check(w is not None and [r["n"], r["lo"], r["hi"]] == [w[0], w[2], w[3]],
+              "reload: qb window %s is %s, the oracle says %s" % (k, r, w))
+    if starts:
+        missing = [k for k in want if k[1] >= starts[0] and k not in
+                   {(r["dev"], r["window_start"]) for r in qb}]
+        check(not missing, "reload: qb misses windows after its first: %s" % missing[:3])
+    check(len(jsonl(os.path.join(d, "qc.jsonl"))[0]) == qc_before,
+          "reload: the removed qc wrote nothing after the reload")
+    check(s.stop() == 0, "reload: SIGTERM exits 0")
+    pa.close()
+
+
 CASES = {"kills": lambda: case_kills(), "late": lambda: case_late(),
          "bound": lambda: case_bound(), "sigterm": case_sigterm, "rediskill": case_rediskill,
-         "diskfull": case_diskfull, "torn": case_torn,
+         "diskfull": case_diskfull, "torn": case_torn, "reload": case_reload,
          "pinned": lambda: hooks and (case_pinned("mqtt_before_append"),
                                       case_pinned("mqtt_after_append"))}
 try:

@@ -351,6 +351,13 @@ check(b"Wr0ng-Secret" not in buf, "the password is never logged")
 p.send_signal(signal.SIGTERM)
 try:
     p.wait(timeout=20)
+    # Rows the peer never acknowledged: exit 1 after --shutdown-timeout, naming the sink.
+    check(p.returncode == 1, "undelivered rows at --shutdown-timeout: exit %s, expected 1"
+          % p.returncode)
+    os.set_blocking(p.stderr.fileno(), True)
+    buf += p.stderr.read()
+    check(b"undelivered" in buf and b"sink acl:" in buf,
+          "the log names the sink whose rows are undelivered")
 except subprocess.TimeoutExpired:
     check(False, "sluice with a wrong password stops on SIGTERM")
     p.kill()
