@@ -13,6 +13,7 @@ pkgs=(
     libsimdjson-dev g++
     python3 valgrind
     redis-server redis-tools
+    kcat
     python3-botocore
     podman runc debootstrap   # the container test (../shared/CONTAINERS.md)
     python3-kubernetes python3-yaml   # deploy/k8s_fields: field names of the manifests

@@ -3,14 +3,17 @@
  *
  * Options follow SQL.md ("Sources"); any librdkafka consumer setting passes through as
  * properties.<name>, except the few that Sluice owns because its delivery guarantees depend
- * on them (offsets are committed by Sluice after the sinks deliver, DESIGN.md "Kafka"). The
- * runtime (librdkafka) is built later in this folder and plugs into .source.
+ * on them (offsets are committed by Sluice after the sinks deliver, DESIGN.md "Kafka"). Each
+ * property is also handed to a throw-away librdkafka configuration at load, so an unknown name
+ * or a bad value is a load-time error (no socket is opened). The runtime is kafka_run.c.
  */
 #include <ctype.h>
+#include <librdkafka/rdkafka.h>
 #include <string.h>
 #include <strings.h>
 
 #include "connectors/conn_util.h"
+#include "connectors/kafka/kafka_run.h"
 #include "queries/plan.h"
 
 static const struct sl_option_def kafka_source_options[] = {
@@ -117,12 +120,14 @@ static int kafka_check_source(const struct sl_source *src, sl_opt_report_fn repo
         errors++;
     }
 
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
     for (int i = 0; i < o->n; i++) {
         const struct sl_opt_value *v = &o->v[i];
         if (v->def == NULL || !(v->def->flags & SL_OPT_PREFIX)) {
             continue;
         }
         const char *prop = v->name + strlen(v->def->name);
+        bool is_owned = false;
         for (size_t k = 0; k < SL_ARRAY_LEN(owned); k++) {
             if (strcasecmp(prop, owned[k].name) == 0) {
                 if (report != NULL) {
@@ -134,8 +139,26 @@ static int kafka_check_source(const struct sl_source *src, sl_opt_report_fn repo
                     sl_msgbuf_fini(&b);
                 }
                 errors++;
+                is_owned = true;
             }
         }
+        /* plugin.library.paths would load a library now: checked when the source opens. */
+        char e[512];
+        if (!is_owned && conf != NULL && strcasecmp(prop, "plugin.library.paths") != 0 &&
+            v->str != NULL &&
+            rd_kafka_conf_set(conf, prop, v->str, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
+            if (report != NULL) {
+                struct sl_msgbuf b;
+                sl_msgbuf_init(&b);
+                sl_msgbuf_printf(&b, "option '%s': %s", v->name, e);
+                report(ud, v->index, sl_msgbuf_str(&b));
+                sl_msgbuf_fini(&b);
+            }
+            errors++;
+        }
+    }
+    if (conf != NULL) {
+        rd_kafka_conf_destroy(conf);
     }
 
     sl_msgbuf_fini(&tmp);
@@ -149,4 +172,5 @@ const struct sl_connector sl_connector_kafka = {
     .source_options = kafka_source_options,
     .sink_options = NULL,
     .check_source = kafka_check_source,
+    .source = &sl_kafka_source_ops,
 };
