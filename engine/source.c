@@ -1163,6 +1163,22 @@ void sl_src_io_resume(struct sl_src_io *io, int partition, int64_t done, int64_t
         recompute_watermark(s);
         s->wm_marked = s->wm;
         atomic_store_explicit(&s->wm_pub, s->wm, memory_order_relaxed);
+    } else if (s->live_fired) {
+        /* An assignment while running (DESIGN.md, Kafka): the source watermark is the least
+         * over the partitions read here, so it may go back; the moved partition's events
+         * are then judged by its own progress, and windows of its keys that end before
+         * what already fired here go out as corrections. */
+        int64_t cand = INT64_MAX;
+        for (int i = 0; i < s->nparts; i++) {
+            const struct part *q = &s->parts[i];
+            if (!q->idle && !q->revoked && q->has && q->max_ts - s->delay < cand) {
+                cand = q->max_ts - s->delay;
+            }
+        }
+        if (cand != INT64_MAX && s->wm != SL_WM_NONE && cand < s->wm) {
+            s->wm = cand;
+            atomic_store_explicit(&s->wm_pub, cand, memory_order_relaxed);
+        }
     }
     if (s->nreplaying == 0 && s->restore_due) {
         send_restore(s);
