@@ -595,10 +595,10 @@ static void hop_event(struct sl__shard *sh, struct qrt *q, const struct sl__evre
         }
         minpos_note(q, b->minpos, e->pos);
     }
-    if (e->replay) {
-        return; /* replay rebuilds state; what it already emitted is not emitted again */
+    if (e->replay && q->fired_wm == SL_WM_NONE) {
+        return; /* replay at start rebuilds state; the restore marker says what fired */
     }
-    if (p->emit == SL_EMIT_EVERY && !pn->dirty) {
+    if (p->emit == SL_EMIT_EVERY && !pn->dirty && !e->replay) {
         pn->dirty = 1;
         GROW(q->dirty, q->ndirty, q->capdirty);
         q->dirty[q->ndirty++] = pn;
@@ -607,7 +607,10 @@ static void hop_event(struct sl__shard *sh, struct qrt *q, const struct sl__evre
     if (q->fired_wm != SL_WM_NONE && pstart + slide <= q->fired_wm) {
         int64_t top = q->fired_wm < last_end ? q->fired_wm : last_end;
         for (int64_t E = pstart + slide; E <= top; E += slide) {
-            if (e->stamp == SL_WM_NONE || E + late > e->stamp) {
+            /* A replay while running (a partition assigned here): windows its old owner
+             * fired (end <= its done, the stamp) are not emitted again; those that fired
+             * here since are, with the replayed events in them. */
+            if (e->replay ? E > e->stamp : (e->stamp == SL_WM_NONE || E + late > e->stamp)) {
                 GROW(q->pend, q->npend, q->cappend);
                 q->pend[q->npend].pn = pn;
                 q->pend[q->npend].wend = E;

@@ -23,7 +23,9 @@ step() { printf '\n=== %s\n' "$*"; }
 step "release build"
 cmake -S . -B build -DSL_WERROR=ON -DSL_TEST_HOOKS=ON >/dev/null
 cmake --build build -j"$jobs"
-ctest --test-dir build --output-on-failure -j"$jobs" # all labels, `perf` included
+# Every label, `perf` included, except `pending`: tests of known open defects, kept
+# runnable (ctest -L pending) and reported in the issues, not part of the green suite.
+ctest --test-dir build --output-on-failure -j"$jobs" -LE pending
 
 if [ "$quick" = 1 ]; then
     exit 0
