@@ -426,7 +426,10 @@ static void send_marker(struct sl__srcrt *s, bool final, bool fire)
     }
     send_marker_flags(s, final, fire, 0, final && fire ? SL_WM_MAX : s->wm);
     s->wm_marked = s->wm;
-    if (fire) {
+    if (fire && s->wm != SL_WM_NONE) {
+        /* A marker without a watermark fires nothing: a Kafka source sends such periodic
+         * markers while it waits for its first assignment, and its resumes are still a
+         * start (restore marker), not an assignment while running. */
         s->live_fired = true;
     }
 }

@@ -16,6 +16,7 @@ Cases:
             TOPIC_AUTHORIZATION_FAILED: an error line, then recovery; no crash.
   kill      a recorded stream produced in 10 chunks into 4 partitions while Sluice is killed
             with SIGKILL and restarted 10 times: the Redis hashes equal the oracle exactly.
+  kill20    the same with 20 chunks and 20 kills (issue 9).
   replicas  the same with two replicas in one group, one of them killed after every chunk.
   late      one partition, out-of-order data: TUMBLE with ALLOWED LATENESS (late events
             dropped, corrections rewritten) and SESSION windows, 10 kills: exact.
@@ -514,6 +515,10 @@ def kill_run(mock, redis, name, replicas, chunks=10, per_chunk=300):
 
 def case_kill(mock, redis):
     kill_run(mock, redis, "kill", 1)
+
+
+def case_kill20(mock, redis):
+    kill_run(mock, redis, "kill20", 1, chunks=20, per_chunk=150)
 
 
 def case_replicas(mock, redis):
