@@ -24,7 +24,8 @@ Cases:
             stopped (SIGSTOP): nothing commits, the log fills, the callback waits (the broker
             is held back), /readyz says why; redis-server continued: every window arrives in
             Redis exactly.
-  sigterm   SIGTERM 20 times mid-stream: every exit 0, rows exact.
+  sigterm   SIGTERM 20 times mid-stream with --shutdown-timeout 5s: every exit 0, rows
+            exact.
   rediskill redis-server (AOF, appendfsync always) SIGKILLed 10 times mid-stream: every
             hash exact.
   diskfull  the state dir on a nearly full 2 MiB tmpfs: the log stops taking messages,
@@ -92,6 +93,7 @@ class Sluice:
         with open(self.q, "w") as f:
             f.write(QUERY % (broker.port, name, self.out))
         self.state = os.path.join(d, "state")
+        self.extra = []
         self.errlog = open(os.path.join(d, "stderr"), "a+")
         self.p = None
         self.port = None
@@ -105,7 +107,7 @@ class Sluice:
         self.errlog.flush()
         self.mark = os.path.getsize(self.errlog.name)
         self.p = subprocess.Popen([sluice, "run", "--http", "127.0.0.1:0", "--state-dir",
-                                   self.state, "--workers", "2", self.q],
+                                   self.state, "--workers", "2"] + self.extra + [self.q],
                                   stdout=subprocess.DEVNULL, stderr=self.errlog, env=e)
         procs.append(self.p)
 
@@ -673,6 +675,9 @@ def case_sigterm():
     d = os.path.join(work, "sigterm")
     os.makedirs(d)
     s = Sluice(d, b, "sigterm")
+    s.extra = ["--shutdown-timeout", "5s"]
+    s.kill()
+    s.start()
     wait_for(lambda: s.metric("sluice_mqtt_connected") == 1, "connected")
     pa, pb_ = Publisher(b, "a/d0"), Publisher(b, "b/d1")
     t0 = 1_700_000_000_000
