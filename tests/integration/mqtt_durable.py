@@ -469,6 +469,30 @@ def reconcile_q(s, queries):
 
 
 # ---------------------------------------------------------------- bound
+REDIS_QUERY = """
+CREATE SOURCE ev (dev TEXT, seq BIGINT, v DOUBLE, ts TIMESTAMP,
+                  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH (connector = 'mqtt', url = 'mqtt://127.0.0.1:%d', topic = 'a/+', qos = '1',
+      client_id = '%s', idle_timeout = '1h');
+CREATE SINK w WITH (connector = 'redis', url = 'redis://127.0.0.1:%d', type = 'hash',
+                    key = '%s:{dev}:{window_start}') AS
+SELECT dev, window_start, COUNT(*) AS n, SUM(v) AS s, MIN(seq) AS lo, MAX(seq) AS hi
+FROM TUMBLE(ev, ts, INTERVAL '2' SECOND)
+GROUP BY dev;
+"""
+
+
+def redis_exact(rport, prefix, want):
+    """Whether every window of the oracle is exactly its hash in Redis."""
+    for (dev, ws), (cnt, sm, lo, hi) in want.items():
+        h = redis_cli(rport, "HGETALL", "%s:%s:%d" % (prefix, dev, ws)).split("\n")
+        m = dict(zip(h[0:-1:2], h[1::2]))
+        if (m.get("n") != str(cnt) or m.get("lo") != str(lo) or m.get("hi") != str(hi)
+                or abs(float(m.get("s", "nan")) - sm) > 1e-6):
+            return False
+    return True
+
+
 def case_bound():
     if shutil.which("redis-server") is None:
         print("bound: redis-server not installed: skipped")
@@ -485,17 +509,7 @@ def case_bound():
     s = Sluice(d, b, "bound")
     s.kill()
     with open(s.q, "w") as f:
-        f.write("""
-CREATE SOURCE ev (dev TEXT, seq BIGINT, v DOUBLE, ts TIMESTAMP,
-                  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
-WITH (connector = 'mqtt', url = 'mqtt://127.0.0.1:%d', topic = 'a/+', qos = '1',
-      client_id = 'durable-bound', idle_timeout = '1h');
-CREATE SINK w WITH (connector = 'redis', url = 'redis://127.0.0.1:%d', type = 'hash',
-                    key = 'b:{dev}:{window_start}') AS
-SELECT dev, window_start, COUNT(*) AS n, SUM(v) AS s, MIN(seq) AS lo, MAX(seq) AS hi
-FROM TUMBLE(ev, ts, INTERVAL '2' SECOND)
-GROUP BY dev;
-""" % (b.port, rport))
+        f.write(REDIS_QUERY % (b.port, "durable-bound", rport, "b"))
     s.start({"SLUICE_MQTT_LOG_MAX_BYTES": str(2 << 20)})
     wait_for(lambda: s.metric("sluice_mqtt_connected") == 1, "connected")
     pa = Publisher(b, "a/d0")
@@ -516,16 +530,8 @@ GROUP BY dev;
              .encode()])
     want = oracle(ev)
 
-    def exact():
-        for (dev, ws), (cnt, sm, lo, hi) in want.items():
-            h = redis_cli(rport, "HGETALL", "b:%s:%d" % (dev, ws)).split("\n")
-            m = dict(zip(h[0:-1:2], h[1::2]))
-            if m.get("n") != str(cnt) or m.get("lo") != str(lo) or m.get("hi") != str(hi):
-                return False
-            if abs(float(m.get("s", "nan")) - sm) > 1e-6:
-                return False
-        return True
-    wait_for(exact, "bound: every window exact in Redis", timeout=180)
+    wait_for(lambda: redis_exact(rport, "b", want), "bound: every window exact in Redis",
+             timeout=180)
     check(s.ready(), "bound: ready again")
     check(s.stop() == 0, "bound: SIGTERM exits 0")
     pa.close()
@@ -733,17 +739,7 @@ def case_rediskill():
     s = Sluice(d, b, "rediskill")
     s.kill()
     with open(s.q, "w") as f:
-        f.write("""
-CREATE SOURCE ev (dev TEXT, seq BIGINT, v DOUBLE, ts TIMESTAMP,
-                  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
-WITH (connector = 'mqtt', url = 'mqtt://127.0.0.1:%d', topic = 'a/+', qos = '1',
-      client_id = 'durable-rk', idle_timeout = '1h');
-CREATE SINK w WITH (connector = 'redis', url = 'redis://127.0.0.1:%d', type = 'hash',
-                    key = 'r:{dev}:{window_start}') AS
-SELECT dev, window_start, COUNT(*) AS n, SUM(v) AS s, MIN(seq) AS lo, MAX(seq) AS hi
-FROM TUMBLE(ev, ts, INTERVAL '2' SECOND)
-GROUP BY dev;
-""" % (b.port, rport))
+        f.write(REDIS_QUERY % (b.port, "durable-rk", rport, "r"))
     s.start()
     wait_for(lambda: s.metric("sluice_mqtt_connected") == 1, "connected")
     pa = Publisher(b, "a/d0")
@@ -761,15 +757,8 @@ GROUP BY dev;
              .encode()])
     want = oracle(ev)
 
-    def exact():
-        for (dev, ws), (cnt, sm, lo, hi) in want.items():
-            h = redis_cli(rport, "HGETALL", "r:%s:%d" % (dev, ws)).split("\n")
-            m = dict(zip(h[0:-1:2], h[1::2]))
-            if (m.get("n") != str(cnt) or m.get("lo") != str(lo) or m.get("hi") != str(hi)
-                    or abs(float(m.get("s", "nan")) - sm) > 1e-6):
-                return False
-        return True
-    wait_for(exact, "rediskill: every window exact in Redis", timeout=120)
+    wait_for(lambda: redis_exact(rport, "r", want), "rediskill: every window exact in Redis",
+             timeout=120)
     check(s.stop() == 0, "rediskill: SIGTERM exits 0")
     pa.close()
 
