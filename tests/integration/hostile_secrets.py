@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Secrets stay secret (issue 12): a canary planted in every credential - the MQTT password
 (${file:...}), the Redis password in its URL (${VAR}), Kafka's properties.sasl.password
-(${file:...}) and properties.sasl.jaas.config (${VAR}), and the AWS keys of the environment -
+(${file:...}) and properties.ssl.key.password (${VAR}; librdkafka refuses
+Java's sasl.jaas.config at load), and the AWS keys of the environment -
 never appears in logs, /metrics, /readyz, `sluice check` output, dead-letter files or error
 messages, whether the run goes well or the peers refuse the credentials.
 
@@ -89,8 +90,7 @@ for name in ("mqtt", "kafka"):
         f.write(CANARIES[name] + "\n")
 env = dict(os.environ)
 env.update({"REDIS_PW": CANARIES["redis"],
-            "KAFKA_JAAS": "org.apache.kafka.common.security.plain.PlainLoginModule required "
-                          "username=\"u\" password=\"%s\";" % CANARIES["jaas"],
+            "KAFKA_KEY_PW": CANARIES["jaas"],
             "AWS_ACCESS_KEY_ID": "AKIAC4N4RY0000000000",
             "AWS_SECRET_ACCESS_KEY": CANARIES["aws_secret"],
             "AWS_SESSION_TOKEN": CANARIES["aws_token"],
@@ -125,7 +125,7 @@ CREATE SOURCE k (device TEXT, temp DOUBLE)
 WITH (connector = 'kafka', brokers = '127.0.0.1:1', topic = 'x',
       properties.security.protocol = 'SASL_PLAINTEXT', properties.sasl.mechanism = 'PLAIN',
       properties.sasl.username = 'u', properties.sasl.password = '${{file:{secrets}/kafka}}',
-      properties.sasl.jaas.config = '${{KAFKA_JAAS}}');
+      properties.ssl.key.password = '${{KAFKA_KEY_PW}}');
 CREATE SINK l WITH (connector = 'lambda', function = 'notify', region = 'eu-west-1',
     endpoint = 'http://127.0.0.1:1', dead_letter = '{work}/lambda_dead.jsonl') AS
 SELECT device, MAX(temp) AS mx FROM TUMBLE(k, _arrival, INTERVAL '10' SECOND) GROUP BY device;
