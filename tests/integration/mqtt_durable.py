@@ -229,18 +229,21 @@ def check_rows(rows, expect, label, kills):
                                                                     missing[:3]))
 
 
-def reconcile(s, label):
+def reconcile(s, label, queries=("w",)):
+    """SQL.md's formulas on /metrics: per source in = decoded + rejected; per (source, query)
+    decoded = filtered + late + over_limit + replay_skipped + accepted."""
     m = s.metric
     ins = m("sluice_source_events_total", source="ev")
     dec = m("sluice_source_decoded_total", source="ev")
     rej = m("sluice_source_rejected_total", source="ev")
     check(ins == dec + rej, "%s: in %d != decoded %d + rejected %d" % (label, ins, dec, rej))
-    parts = sum(m(f, source="ev", query="w") for f in (
-        "sluice_query_filtered_total", "sluice_query_late_total",
-        "sluice_query_over_limit_total", "sluice_query_replay_skipped_total",
-        "sluice_query_accepted_total"))
-    check(dec == parts, "%s: decoded %d != filtered+late+over_limit+replay_skipped+accepted %d"
-          % (label, dec, parts))
+    for q in queries:
+        parts = sum(m(f, source="ev", query=q) for f in (
+            "sluice_query_filtered_total", "sluice_query_late_total",
+            "sluice_query_over_limit_total", "sluice_query_replay_skipped_total",
+            "sluice_query_accepted_total"))
+        check(dec == parts, "%s: decoded %d != filtered+late+over_limit+replay_skipped+"
+              "accepted %d for query %s" % (label, dec, parts, q))
 
 
 def flush_and_wait(s, pubs, tmax, expect, label):
@@ -450,22 +453,11 @@ def case_late():
         check(w is not None and r["n"] == w[0] and abs(r["s"] - w[1]) < 1e-6,
               "late: session %s is %s, the oracle says %s" % (k, (r["n"], r["s"]), w))
     check(torn + storn <= 16, "late: %d torn lines" % (torn + storn))
-    reconcile_q(s, ["late5", "sess"])
+    reconcile(s, "late", ["late5", "sess"])
     check(s.stop() == 0, "late: SIGTERM exits 0")
     pub_.close()
     print("late: %d windows, %d sessions, %d rows" % (len(want5), len(wants), len(rows) +
                                                      len(srows)), flush=True)
-
-
-def reconcile_q(s, queries):
-    m = s.metric
-    dec = m("sluice_source_decoded_total", source="ev")
-    for q in queries:
-        parts = sum(m(f, source="ev", query=q) for f in (
-            "sluice_query_filtered_total", "sluice_query_late_total",
-            "sluice_query_over_limit_total", "sluice_query_replay_skipped_total",
-            "sluice_query_accepted_total"))
-        check(dec == parts, "%s: decoded %d != the sum of its query counters %d" % (q, dec, parts))
 
 
 # ---------------------------------------------------------------- bound
@@ -533,6 +525,7 @@ def case_bound():
     wait_for(lambda: redis_exact(rport, "b", want), "bound: every window exact in Redis",
              timeout=180)
     check(s.ready(), "bound: ready again")
+    reconcile(s, "bound")
     check(s.stop() == 0, "bound: SIGTERM exits 0")
     pa.close()
 
@@ -759,6 +752,7 @@ def case_rediskill():
 
     wait_for(lambda: redis_exact(rport, "r", want), "rediskill: every window exact in Redis",
              timeout=120)
+    reconcile(s, "rediskill")
     check(s.stop() == 0, "rediskill: SIGTERM exits 0")
     pa.close()
 
@@ -803,6 +797,7 @@ def case_diskfull():
         flush_and_wait(s, [(pa, "d0"), (pb_, "d1")], t0 + n * 100, oracle(ea + eb), "diskfull")
         check_rows(s.rows(), oracle(ea + eb), "diskfull", 0)
         check(s.ready(), "diskfull: ready again")
+        reconcile(s, "diskfull")
         check(s.stop() == 0, "diskfull: SIGTERM exits 0")
         pa.close()
         pb_.close()
@@ -900,6 +895,7 @@ def case_reload():
         check(not missing, "reload: qb misses windows after its first: %s" % missing[:3])
     check(len(jsonl(os.path.join(d, "qc.jsonl"))[0]) == qc_before,
           "reload: the removed qc wrote nothing after the reload")
+    reconcile(s, "reload", ["qa", "qb"])
     check(s.stop() == 0, "reload: SIGTERM exits 0")
     pa.close()
 
