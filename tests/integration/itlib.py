@@ -166,3 +166,29 @@ def redis_cli(port, *args):
     r = subprocess.run(["redis-cli", "-p", str(port), "--raw", *[str(a) for a in args]],
                        capture_output=True, timeout=20)
     return r.stdout.decode()
+
+
+def http_get(port, path):
+    """(status, body) of GET path on Sluice's --http port; status 0 when unreachable."""
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError as e:
+        return 0, str(e)
+
+
+def metric_sum(text, family, **labels):
+    """The sum of a Prometheus family's samples in text that carry every given label."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        name, v = line.rsplit(" ", 1)
+        if name.split("{")[0] == family and all('%s="%s"' % kv in name
+                                                 for kv in labels.items()):
+            total += float(v)
+    return total

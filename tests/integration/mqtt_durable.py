@@ -54,11 +54,11 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from itlib import (Broker as _Broker, Feeder, Publisher, check, fails, free_port,  # noqa: E402
-                   have_mosquitto, kill_all, procs, redis_cli, wait_for)
+                   have_mosquitto, http_get, kill_all, metric_sum, procs, redis_cli,
+                   wait_for)
 
 sluice, work, hooks = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 shutil.rmtree(work, ignore_errors=True)
@@ -126,31 +126,11 @@ class Sluice:
             return f.read()
 
     def get(self, path):
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path),
-                                        timeout=5) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
-        except OSError as e:
-            return 0, str(e)
-
-    def metrics(self):
-        code, text = self.get("/metrics")
-        if code != 200:
-            return None
-        out = {}
-        for line in text.splitlines():
-            if line.startswith("#") or not line.strip():
-                continue
-            name, v = line.rsplit(" ", 1)
-            out[name] = out.get(name, 0.0) + float(v)
-        return out
+        return http_get(self.port, path)
 
     def metric(self, family, **labels):
-        m = self.metrics() or {}
-        return sum(v for k, v in m.items() if k.split("{")[0] == family
-                   and all('%s="%s"' % kv in k for kv in labels.items()))
+        code, text = self.get("/metrics")
+        return metric_sum(text, family, **labels) if code == 200 else 0.0
 
     def ready(self):
         return self.get("/readyz")[0] == 200

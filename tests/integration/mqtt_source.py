@@ -30,11 +30,11 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import itlib  # noqa: E402
-from itlib import check, fails, free_port, have_mosquitto, procs, wait_for  # noqa: E402,F401
+from itlib import (check, fails, free_port, have_mosquitto, http_get,  # noqa: E402,F401
+                   metric_sum, procs, wait_for)
 
 sluice, work = sys.argv[1], sys.argv[2]
 shutil.rmtree(work, ignore_errors=True)
@@ -94,26 +94,10 @@ GROUP BY SPLIT_PART(_topic, '/', 2), _partition;
             return f.read()
 
     def get(self, path):
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path),
-                                        timeout=5) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
-        except OSError as e:
-            return 0, str(e)
+        return http_get(self.port, path)
 
     def metric(self, family, **labels):
-        _, text = self.get("/metrics")
-        total = 0.0
-        for line in text.splitlines():
-            if line.startswith("#") or not line.strip():
-                continue
-            name, v = line.rsplit(" ", 1)
-            if name.split("{")[0] == family and all('%s="%s"' % kv in name
-                                                     for kv in labels.items()):
-                total += float(v)
-        return total
+        return metric_sum(self.get("/metrics")[1], family, **labels)
 
     def rows(self):
         if not os.path.exists(self.out):
