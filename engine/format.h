@@ -87,4 +87,8 @@ void sl_row_id_window(const char *sink, const struct sl_value *keys, int nkeys,
 void sl_row_id_event(const char *sink, const char *topic, size_t topic_len, int64_t partition,
                      int64_t offset, char out[SL_ROW_ID_LEN + 1]);
 
+/* Length of the valid UTF-8 sequence at s (n >= 1 bytes left), or 0 if it is not valid
+ * (overlong, surrogate, past U+10FFFF or cut short). */
+size_t sl_utf8_seq(const unsigned char *s, size_t n);
+
 #endif

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "format.h"
 #include "log.h"
 
 _Atomic int sl__log_level = SL_LOG_INFO;
@@ -113,39 +114,6 @@ int sl_log_format_time(int64_t ms, char *buf, size_t cap)
                     (int)(rem % 1000));
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if it is not valid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    if (c < 0x80) {
-        return 1;
-    }
-    size_t len;
-    unsigned min, cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2, min = 0x80, cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3, min = 0x800, cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len) {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return len;
-}
-
 /* A line being built in a fixed buffer; writes stop at `limit`, leaving room for the tail. */
 struct line {
     char p[SL_LOG_LINE_MAX];
@@ -176,7 +144,7 @@ static void line_put_escaped(struct line *l, const char *s, int json)
     const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s);
     while (n > 0 && !l->cut) {
-        size_t k = utf8_seq(p, n);
+        size_t k = sl_utf8_seq(p, n);
         char esc[8];
         if (k == 0) {
             line_put(l, "\xef\xbf\xbd", 3);

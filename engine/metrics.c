@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "format.h"
 #include "metrics.h"
 
 enum kind { KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM };
@@ -136,40 +137,6 @@ static int ends_with(const char *s, const char *suffix)
     return n >= k && memcmp(s + n - k, suffix, k) == 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if it is not valid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    if (c < 0x80) {
-        return 1;
-    }
-    size_t len;
-    unsigned min;
-    unsigned cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2, min = 0x80, cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3, min = 0x800, cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len) {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return len;
-}
-
 /* Appends s with invalid UTF-8 replaced by U+FFFD and, if esc_quote, '"' escaped; '\\' and
  * newline are always escaped (the rules of HELP text and label values). */
 static void buf_put_escaped(struct buf *b, const char *s, int esc_quote)
@@ -177,7 +144,7 @@ static void buf_put_escaped(struct buf *b, const char *s, int esc_quote)
     const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s);
     while (n > 0) {
-        size_t k = utf8_seq(p, n);
+        size_t k = sl_utf8_seq(p, n);
         if (k == 0) {
             buf_puts(b, "\xef\xbf\xbd");
             p++, n--;
@@ -204,7 +171,7 @@ static char *utf8_dup(const char *s)
     size_t n = strlen(s);
     buf_reserve(&b, n);
     while (n > 0) {
-        size_t k = utf8_seq(p, n);
+        size_t k = sl_utf8_seq(p, n);
         if (k == 0) {
             buf_puts(&b, "\xef\xbf\xbd");
             p++, n--;
