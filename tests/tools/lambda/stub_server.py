@@ -7,9 +7,9 @@ port to PORTFILE once it listens, then serves until killed.
   stub_server.py invoke PORTFILE LOG SCRIPT
       A Lambda Invoke API endpoint. Every request is appended to LOG as one JSON line:
       {"n", "t", "method", "target" (the request line's path, as sent), "headers" (list of
-      [name, value] in order), "body", "in_flight" (requests being served when it arrived),
-      "status", "function" (decoded from the path), "peer_port" (the client's TCP port: one
-      per connection)}. SCRIPT (JSON) says how to answer:
+      [name, value] in order), "body", "in_flight" (requests for the same function being
+      served when it arrived), "status", "function" (decoded from the path), "peer_port" (the
+      client's TCP port: one per connection)}. SCRIPT (JSON) says how to answer:
         {"rules": [ {"function": "f" (optional, compared with the decoded name in the path),
                      "times": N (optional: only the first N matching requests),
                      "status": 429, "headers": {...}, "body": "...",
@@ -41,7 +41,7 @@ with open(cfgpath) as f:
     cfg = json.load(f)
 
 lock = threading.Lock()
-state = {"n": 0, "in_flight": 0, "uses": {}, "issued": 0}
+state = {"n": 0, "in_flight": {}, "uses": {}, "issued": 0}
 logf = open(logpath, "a", buffering=1)
 
 
@@ -70,8 +70,8 @@ class Invoke(BaseHTTPRequestHandler):
         fn = function_of(self.path)
         with lock:
             state["n"] += 1
-            state["in_flight"] += 1
-            seq, flying = state["n"], state["in_flight"]
+            state["in_flight"][fn] = state["in_flight"].get(fn, 0) + 1
+            seq, flying = state["n"], state["in_flight"][fn]
             ans = None
             for i, r in enumerate(cfg.get("rules", [])):
                 if "function" in r and r["function"] != fn:
@@ -100,17 +100,17 @@ class Invoke(BaseHTTPRequestHandler):
              "headers": [[k, v] for k, v in self.headers.items()], "body": body,
              "in_flight": flying, "status": status, "function": fn,
              "peer_port": self.client_address[1]})
-        try:
-            self.send_response(status)
-            for k, v in (ans.get("headers") or {}).items():
-                self.send_header(k, v)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-        finally:
-            with lock:
-                state["in_flight"] -= 1
+        # Served until here: counted out before the reply leaves, so the count never
+        # includes a call the client already sees as finished (its next one may overlap).
+        with lock:
+            state["in_flight"][fn] -= 1
+        self.send_response(status)
+        for k, v in (ans.get("headers") or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
 
 
 def issue():
