@@ -11,6 +11,7 @@ pkgs=(
     libcmocka-dev libjansson-dev
     clang libclang-rt-14-dev
     libsimdjson-dev g++
+    libdragonbox-dev
     python3 valgrind
     redis-server redis-tools
     kcat

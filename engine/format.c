@@ -1,20 +1,12 @@
 /*
  * format.c - result formatting (SQL.md, "Values in results") and row ids.
  *
- * Doubles are written as JavaScript's Number.prototype.toString writes them. The shortest
- * round-trip digits are found exactly with the C library, whose printf and strtod are
- * correctly rounded (glibc): for a normal double, any decimal of at most 15 significant
- * digits that reads back to d is what "%.14e" prints (DBL_DIG = 15: 15-digit decimals
- * survive a trip through double), so if that string reads back its digits without trailing
- * zeros are the shortest. Otherwise 16 digits are tried: the correctly rounded candidate and
- * its two neighbours (the interval of doubles that read back to d is lopsided at powers of
- * two, so the nearest 16-digit decimal may miss it while a neighbour hits it); at most one
- * can hit when the nearest does not. Failing that, 17 digits always read back. Subnormals,
- * which have fewer than 15 digits of precision, try 1..17 digits in turn (their intervals
- * are symmetric, so the nearest candidate of each length is the only one to try). The
- * strings given to strtod carry no decimal point ("12345e-7"), so no locale can change
- * their meaning; the "%e" output is read back digit by digit, skipping whatever radix
- * character the locale prints. This runs when rows are emitted, not per event.
+ * Doubles are written as JavaScript's Number.prototype.toString writes them: the shortest
+ * digits that read back to the same double (the closest such, ties to even) come from
+ * Dragonbox (dtoa.cc), laid out here by ECMAScript's rules (plain up to 21 integer
+ * digits, "0.000001" down to 1e-6, exponent form beyond). This runs when rows are emitted,
+ * not per event, but HOP windows emit a row per slide, so it is kept cheap: a few hundred
+ * instructions, where a printf/strtod search cost thousands.
  *
  * JSON and row-id text are produced by one writer that emits pieces through a callback:
  * into an sl_buf for rows, straight into SHA-256 for row ids (no buffer, no allocation).
@@ -102,6 +94,11 @@ int sl_buf_puts(struct sl_buf *b, const char *s)
 
 int sl_buf_putc(struct sl_buf *b, char c)
 {
+    if (b->len + 1 < b->cap) {
+        b->p[b->len++] = c;
+        b->p[b->len] = '\0';
+        return 0;
+    }
     return sl_buf_append(b, &c, 1);
 }
 
@@ -133,139 +130,41 @@ int sl_buf_appendf(struct sl_buf *b, const char *fmt, ...)
 
 size_t sl_format_int(int64_t i, char *buf)
 {
+    /* Two digits per division: timestamps have 13. */
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                "31323334353637383940414243444546474849505152535455565758596061"
+                                "6263646566676869707172737475767778798081828384858687888990919293"
+                                "949596979899";
     char tmp[24];
-    size_t n = 0;
+    size_t n = sizeof(tmp);
     uint64_t u = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
+    while (u >= 100) {
+        unsigned d = (unsigned)(u % 100) * 2;
+        u /= 100;
+        tmp[--n] = pairs[d + 1];
+        tmp[--n] = pairs[d];
+    }
+    if (u >= 10) {
+        tmp[--n] = pairs[u * 2 + 1];
+        tmp[--n] = pairs[u * 2];
+    } else {
+        tmp[--n] = (char)('0' + u);
+    }
     size_t len = 0;
     if (i < 0) {
         buf[len++] = '-';
     }
-    while (n > 0) {
-        buf[len++] = tmp[--n];
-    }
+    memcpy(buf + len, tmp + n, sizeof(tmp) - n);
+    len += sizeof(tmp) - n;
     buf[len] = '\0';
     return len;
 }
 
-/* d > 0 rounded to p significant digits: returns them as an integer m (p digits) with
- * d ≈ m × 10^(*ret_e - p + 1). */
-static uint64_t sci_digits(double d, int p, int *ret_e)
-{
-    char tmp[64];
-    int n = snprintf(tmp, sizeof(tmp), "%.*e", p - 1, d);
-    uint64_t m = 0;
-    int i = 0;
-    for (; i < n && tmp[i] != 'e'; i++) {
-        if (tmp[i] >= '0' && tmp[i] <= '9') {
-            m = m * 10 + (uint64_t)(tmp[i] - '0');
-        }
-    }
-    int e = 0, neg = 0;
-    i++; /* 'e' */
-    if (i < n && (tmp[i] == '-' || tmp[i] == '+')) {
-        neg = tmp[i] == '-';
-        i++;
-    }
-    for (; i < n; i++) {
-        e = e * 10 + (tmp[i] - '0');
-    }
-    *ret_e = neg ? -e : e;
-    return m;
-}
-
-/* Does m × 10^x read back as d? */
-static int reads_back(uint64_t m, int x, double d)
-{
-    char tmp[48];
-    snprintf(tmp, sizeof(tmp), "%" PRIu64 "e%d", m, x);
-    return strtod(tmp, NULL) == d;
-}
-
-/* m × 10^x (m > 0) as digits without trailing zeros; returns k, writes n. */
-static int lay_digits(uint64_t m, int x, char digits[17], int *ret_n)
-{
-    while (m % 10 == 0) {
-        m /= 10;
-        x++;
-    }
-    char tmp[24];
-    int k = 0;
-    while (m != 0) {
-        tmp[k++] = (char)('0' + m % 10);
-        m /= 10;
-    }
-    for (int i = 0; i < k; i++) {
-        digits[i] = tmp[k - 1 - i];
-    }
-    *ret_n = k + x;
-    return k;
-}
-
-/* Fast path for the common case, values with at most 15 significant digits such as 21.37:
- * the first k for which m = round(d * 10^k) reads back as m / 10^k == d gives the shortest
- * digits. Exact because 10^k (k <= 22) and m (< 10^15) are exact doubles and IEEE division
- * rounds correctly, so m / 10^k == d is precisely "the decimal m·10^-k reads back as d";
- * and with at most 15 digits no two neighbouring k-digit decimals read back as the same d,
- * while |d·10^k - m| < 0.25 keeps the computed product's rounding from picking a neighbour.
- * Returns 0 when it does not apply, and the generic path below decides. */
-static int short_digits(double d, char digits[17], int *ret_n)
-{
-    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    if (!(d >= 1e-7 && d < 1e15)) {
-        return 0;
-    }
-    for (int k = 0; k < (int)(sizeof(pow10) / sizeof(pow10[0])); k++) {
-        double x = d * pow10[k];
-        if (x >= 1e15) {
-            return 0;
-        }
-        double r = nearbyint(x);
-        if (r != 0 && r / pow10[k] == d) {
-            return lay_digits((uint64_t)r, -k, digits, ret_n);
-        }
-    }
-    return 0;
-}
+int sl__dtoa_shortest(double d, char *digits, int *ret_point); /* dtoa.cc */
 
 int sl__format_digits(double d, char digits[17], int *ret_n)
 {
-    int e;
-    uint64_t m;
-    d = fabs(d);
-    int k = short_digits(d, digits, ret_n);
-    if (k > 0) {
-        return k;
-    }
-    if (d >= DBL_MIN) {
-        m = sci_digits(d, 15, &e);
-        if (reads_back(m, e - 14, d)) {
-            return lay_digits(m, e - 14, digits, ret_n);
-        }
-        m = sci_digits(d, 16, &e);
-        if (reads_back(m, e - 15, d)) {
-            return lay_digits(m, e - 15, digits, ret_n);
-        }
-        if (reads_back(m + 1, e - 15, d)) {
-            return lay_digits(m + 1, e - 15, digits, ret_n);
-        }
-        if (reads_back(m - 1, e - 15, d)) {
-            return lay_digits(m - 1, e - 15, digits, ret_n);
-        }
-        m = sci_digits(d, 17, &e);
-        return lay_digits(m, e - 16, digits, ret_n);
-    }
-    for (int p = 1;; p++) {
-        m = sci_digits(d, p, &e);
-        if (p == 17 || reads_back(m, e - p + 1, d)) {
-            return lay_digits(m, e - p + 1, digits, ret_n);
-        }
-    }
+    return sl__dtoa_shortest(fabs(d), digits, ret_n);
 }
 
 size_t sl_format_double(double d, char *buf)
@@ -412,29 +311,76 @@ static int emit_int(const struct emit *o, int64_t i)
     return o->put(o->ctx, tmp, n);
 }
 
-static int emit_json(const struct emit *o, const struct sl_value *v)
+/* The JSON of a value that is not a non-null TEXT, into d (SL_FORMAT_NUM_MAX bytes,
+ * NUL-terminated): null for NULL, non-finite doubles and unknown types. Returns its length. */
+static size_t json_scalar(const struct sl_value *v, char *d)
 {
-    char tmp[SL_FORMAT_NUM_MAX];
     if (v->null) {
-        return o->put(o->ctx, "null", 4);
+        memcpy(d, "null", 5);
+        return 4;
     }
     switch (v->type) {
     case SL_TYPE_BOOLEAN:
-        return v->u.b ? o->put(o->ctx, "true", 4) : o->put(o->ctx, "false", 5);
+        memcpy(d, v->u.b ? "true" : "false", v->u.b ? 5 : 6);
+        return v->u.b ? 4 : 5;
     case SL_TYPE_BIGINT:
     case SL_TYPE_TIMESTAMP:
     case SL_TYPE_INTERVAL:
-        return emit_int(o, v->u.i);
+        return sl_format_int(v->u.i, d);
     case SL_TYPE_DOUBLE:
-        if (!isfinite(v->u.d)) {
-            return o->put(o->ctx, "null", 4);
+        if (isfinite(v->u.d)) {
+            return sl_format_double(v->u.d, d);
         }
-        return o->put(o->ctx, tmp, sl_format_double(v->u.d, tmp));
-    case SL_TYPE_TEXT:
-        return emit_json_str(o, v->u.s, v->len);
+        break;
     default:
-        return o->put(o->ctx, "null", 4);
+        break;
     }
+    memcpy(d, "null", 5);
+    return 4;
+}
+
+static int emit_json(const struct emit *o, const struct sl_value *v)
+{
+    if (!v->null && v->type == SL_TYPE_TEXT) {
+        return emit_json_str(o, v->u.s, v->len);
+    }
+    char tmp[SL_FORMAT_NUM_MAX];
+    return o->put(o->ctx, tmp, json_scalar(v, tmp));
+}
+
+/* Strings without a byte to escape (names, most values) are copied in one piece; the others
+ * go through emit_json_str. Returns 1 when it wrote s, 0 when s needs escaping. */
+static int json_str_plain(struct sl_buf *b, const char *s, size_t len)
+{
+    /* Eight bytes at a time: a byte below 0x20, a '"' or a '\\' sets its high bit in bad
+     * (the classic "has zero byte" test on x - n, x ^ '"', x ^ '\\'). */
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t x, q, k;
+        memcpy(&x, s + i, 8);
+        q = x ^ (ones * '"');
+        k = x ^ (ones * '\\');
+        uint64_t bad = ((x - ones * 0x20) | (q - ones) | (k - ones)) & ~x & highs;
+        if (bad != 0) {
+            return 0;
+        }
+    }
+    for (; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == '"' || c == '\\') {
+            return 0;
+        }
+    }
+    char *d = b->p + b->len;
+    d[0] = '"';
+    if (len > 0) {
+        memcpy(d + 1, s, len);
+    }
+    d[len + 1] = '"';
+    b->len += len + 2;
+    b->p[b->len] = '\0';
+    return 1;
 }
 
 int sl_format_json_str(struct sl_buf *b, const char *s, size_t len)
@@ -442,6 +388,9 @@ int sl_format_json_str(struct sl_buf *b, const char *s, size_t len)
     struct emit o = {put_buf, b};
     size_t keep = b->len;
     int r = sl_buf_reserve(b, len + 2);
+    if (r == 0 && json_str_plain(b, s, len)) {
+        return 0;
+    }
     if (r == 0) {
         r = emit_json_str(&o, s, len);
     }
@@ -454,14 +403,16 @@ int sl_format_json_str(struct sl_buf *b, const char *s, size_t len)
 
 int sl_format_json(struct sl_buf *b, const struct sl_value *v)
 {
-    struct emit o = {put_buf, b};
-    size_t keep = b->len;
-    int r = emit_json(&o, v);
-    if (r < 0 && b->p != NULL) {
-        b->len = keep;
-        b->p[keep] = '\0';
+    if (!v->null && v->type == SL_TYPE_TEXT) {
+        return sl_format_json_str(b, v->u.s, v->len);
     }
-    return r;
+    /* Everything else is at most SL_FORMAT_NUM_MAX bytes: written in place. */
+    int r = sl_buf_reserve(b, SL_FORMAT_NUM_MAX);
+    if (r < 0) {
+        return r;
+    }
+    b->len += json_scalar(v, b->p + b->len);
+    return 0;
 }
 
 int sl_format_row(struct sl_buf *b, const char *const *names, const struct sl_value *vals, int n)

@@ -8,7 +8,7 @@
 #                           2. ASan + UBSan build (clang): unit, golden, fuzz replay, integration
 #                           3. TSan build (clang): unit tests (rings, engine threads) and the
 #                              engine's integration runs
-#                           4. clang-format check of every C file
+#                           4. clang-format check of every C and C++ file
 #   tests/run.sh --quick    step 1 only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +48,7 @@ TSAN_OPTIONS=halt_on_error=1:report_thread_leaks=0 ctest --test-dir build-tsan -
     -L 'unit|integration'
 
 step "clang-format"
-files=$(git ls-files '*.c' '*.h' '*.cpp')
+files=$(git ls-files '*.c' '*.h' '*.cpp' '*.cc')
 if ! clang-format --dry-run --Werror $files 2>/dev/null; then
     clang-format --dry-run $files 2>&1 | grep -c 'warning:' | xargs echo "clang-format: places to change:"
     exit 1

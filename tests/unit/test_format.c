@@ -151,6 +151,22 @@ static void test_json(void **state)
     json(txt("\x01\x1f\x7f"), "\"\\u0001\\u001f\x7f\""); /* DEL is not escaped */
     json(sl_value_text("a\0b", 3), "\"a\\u0000b\"");
     json(txt("日本 é 😀 \xe2\x80\xa8"), "\"日本 é 😀 \xe2\x80\xa8\""); /* U+2028 raw too */
+    /* Long strings are scanned eight bytes at a time: a byte to escape in every position of
+     * a word and in the tail, next to bytes that are only just allowed (0x20, 0x21, 0x23,
+     * 0x5b, 0x5d, 0x7f, 0x80, 0xff). */
+    const char fill[] = " !#[]\x7f\x80\xff !#[]\x7f\x80\xff !#[]\x7f\x80\xff";
+    json(txt(fill), "\" !#[]\x7f\x80\xff !#[]\x7f\x80\xff !#[]\x7f\x80\xff\"");
+    const char *bad[] = {"\"", "\\", "\x1f", "\n"};
+    const char *esc[] = {"\\\"", "\\\\", "\\u001f", "\\n"};
+    for (int k = 0; k < 4; k++) {
+        for (int at = 0; at < 20; at++) {
+            char in[32], want[40];
+            memcpy(in, "abcdefghijklmnopqrst", 21);
+            in[at] = bad[k][0];
+            snprintf(want, sizeof(want), "\"%.*s%s%s\"", at, in, esc[k], in + at + 1);
+            json(txt(in), want);
+        }
+    }
 }
 
 static void test_row(void **state)
