@@ -230,6 +230,13 @@ struct sl__rowout {
     const char *blob;     /* sketch bytes for the sink, or NULL */
     uint32_t bloblen;
 };
+/* Whether rows of p need their _id computed: p selects _id or its sink connector reads it. */
+bool sl__plan_row_ids(const struct sl_plan *p);
+/* Sends a row and publishes it (with everything reserved before it) to the consumer. */
 bool sl__send_row(struct sl_chan *c, const struct sl__rowout *r, const atomic_bool *stop);
+/* Writes a row without publishing it: the producer commits once for a batch of rows (a
+ * shard emitting a marker's windows), so the sink wakes once per batch, not once per row.
+ * A full channel still publishes what is pending before it waits (sl_chan_reserve). */
+bool sl__queue_row(struct sl_chan *c, const struct sl__rowout *r, const atomic_bool *stop);
 
 #endif

@@ -11,6 +11,12 @@ static size_t pad8(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
+bool sl__plan_row_ids(const struct sl_plan *p)
+{
+    return p->uses_id ||
+           (p->sink_conn != NULL && p->sink_conn->sink != NULL && p->sink_conn->sink->row_ids);
+}
+
 bool sl__send_marker(struct sl_chan *c, const struct sl__marker *m, const atomic_bool *stop)
 {
     void *p = sl_chan_reserve(c, sizeof(*m), stop);
@@ -22,7 +28,7 @@ bool sl__send_marker(struct sl_chan *c, const struct sl__marker *m, const atomic
     return true;
 }
 
-bool sl__send_row(struct sl_chan *c, const struct sl__rowout *o, const atomic_bool *stop)
+bool sl__queue_row(struct sl_chan *c, const struct sl__rowout *o, const atomic_bool *stop)
 {
     size_t text = 0;
     for (int i = 0; i < o->nout; i++) {
@@ -67,6 +73,14 @@ bool sl__send_row(struct sl_chan *c, const struct sl__rowout *o, const atomic_bo
             vals[i].u.s = (const char *)(uintptr_t)(tp - rec);
             tp += o->out[i].len;
         }
+    }
+    return true;
+}
+
+bool sl__send_row(struct sl_chan *c, const struct sl__rowout *o, const atomic_bool *stop)
+{
+    if (!sl__queue_row(c, o, stop)) {
+        return false;
     }
     sl_chan_commit(c);
     return true;

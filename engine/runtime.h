@@ -182,6 +182,9 @@ struct sl_sink_ops {
      * skipped, not retried. Sink thread; may block. */
     int (*write)(void *state, const struct sl_row *rows, int n);
     void (*close)(void *state);
+    /* The connector reads sl_row.id. When false (and the query's SELECT list has no _id),
+     * the engine does not compute row ids and id is "". */
+    bool row_ids;
 };
 
 #endif

@@ -110,6 +110,8 @@ struct qrt {
     void *freelist; /* blocks of blk bytes */
     size_t blk;
     struct sl_chan *out;
+    bool queued; /* rows written to out and not yet committed (publish_rows) */
+    bool ids;    /* compute row ids: the sink or the SELECT list reads them */
     int64_t next_early;
     int hll_agg; /* APPROX_COUNT_DISTINCT exported for the sink's hll_key, or -1 */
     /* Replay and commit: a durable source's queries track, per partition, the smallest
@@ -408,7 +410,11 @@ static void emit(struct sl__shard *sh, struct qrt *q, const uint8_t *key, uint32
             off += v->len;
         }
     }
-    sl_row_id_window(p->name, ar, p->nkeys, ws, id);
+    if (q->ids) {
+        sl_row_id_window(p->name, ar, p->nkeys, ws, id);
+    } else {
+        memset(id, 0, sizeof(id));
+    }
     int base = p->nkeys + p->naggs;
     ar[base + SL_AGGROW_WINDOW_START] = sl_value_ts(ws);
     ar[base + SL_AGGROW_WINDOW_END] = sl_value_ts(we);
@@ -446,8 +452,10 @@ static void emit(struct sl__shard *sh, struct qrt *q, const uint8_t *key, uint32
                            .wend = we,
                            .id = id};
     /* Blocks even during shutdown: a row emitted is delivered (or the shutdown timeout ends
-     * the process); the sink keeps draining until it has every source's final marker. */
-    sl__send_row(q->out, &o, NULL);
+     * the process); the sink keeps draining until it has every source's final marker.
+     * Published by the marker that follows, or by publish_rows at the end of the batch. */
+    sl__queue_row(q->out, &o, NULL);
+    q->queued = true;
 }
 
 /* Merge scratch: one slot per key, reset per window. */
@@ -1245,6 +1253,19 @@ static int64_t run_early(struct sl__shard *sh)
     return next - now;
 }
 
+/* Publishes the rows emitted since the last commit, one commit (and at most one wake of the
+ * sink) per channel and batch. */
+static void publish_rows(struct sl__shard *sh)
+{
+    for (int i = 0; i < sh->nq; i++) {
+        struct qrt *q = &sh->q[i];
+        if (q->queued) {
+            q->queued = false;
+            sl_chan_commit(q->out);
+        }
+    }
+}
+
 static void *shard_main(void *arg)
 {
     struct sl__shard *sh = arg;
@@ -1278,6 +1299,7 @@ static void *shard_main(void *arg)
         if (sh->has_early) {
             wait = run_early(sh);
         }
+        publish_rows(sh);
         if (all_final(sh)) {
             break;
         }
@@ -1312,6 +1334,7 @@ struct sl__shard *sl__shard_new(struct sl_engine *eng, int index)
         q->fired_wm = SL_WM_NONE;
         q->hll_agg = -1;
         q->emit_from = INT64_MIN;
+        q->ids = sl__plan_row_ids(p);
         for (int a = 0; a < eng->opts.nadded; a++) {
             if (strcmp(eng->opts.added[a], p->name) == 0) {
                 q->added = true;

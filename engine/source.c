@@ -27,6 +27,7 @@
 struct qroute {
     const struct sl_plan *plan;
     bool per_event;
+    bool ids;                /* per-event: compute row ids (sl__plan_row_ids) */
     struct sl_chan *sink_in; /* per-event: our channel into the sink */
     int64_t gran;            /* marker granularity in ms (0: none) */
     struct sl_qstats st;     /* filtered (both kinds), accepted (per-event) */
@@ -194,6 +195,7 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
         struct qroute *q = &s->q[s->nq++];
         q->plan = p;
         q->per_event = p->window == SL_WINDOW_NONE;
+        q->ids = sl__plan_row_ids(p);
         q->keys = sl_xcalloc((size_t)p->nkeys, sizeof(*q->keys));
         q->args = sl_xcalloc((size_t)p->nstates, sizeof(*q->args));
         q->outs = sl_xcalloc((size_t)p->nout, sizeof(*q->outs));
@@ -705,10 +707,12 @@ static void route_per_event(struct sl__srcrt *s, struct qroute *q, const struct 
         return;
     }
     const struct sl_plan *p = q->plan;
-    char id[33];
+    char id[33] = {0};
     const char *topic = m->topic != NULL ? m->topic : "";
-    sl_row_id_event(p->name, topic, m->topic != NULL ? m->topic_len : 0, m->partition, m->offset,
-                    id);
+    if (q->ids) {
+        sl_row_id_event(p->name, topic, m->topic != NULL ? m->topic_len : 0, m->partition,
+                        m->offset, id);
+    }
     s->row[sl_pseudo_slot(s->def, SL_PSEUDO_ID)] = sl_value_text(id, 32);
     s->row[sl_pseudo_slot(s->def, SL_PSEUDO_REV)] = sl_value_bigint(1);
     s->row[sl_pseudo_slot(s->def, SL_PSEUDO_IS_FINAL)] = sl_value_bool(true);

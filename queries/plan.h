@@ -140,6 +140,7 @@ struct sl_plan {
     uint64_t max_distinct; /* sink option */
     bool uses_arrival;     /* reads _arrival (output not reproducible) */
     bool uses_now;         /* calls NOW() */
+    bool uses_id;          /* selects _id (row ids are computed only when read) */
 
     int index; /* position in the catalog */
     char *file;

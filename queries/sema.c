@@ -435,6 +435,9 @@ static struct sl_expr *compile_col(struct qctx *q, const struct scope *sc, const
         if (p == SL_PSEUDO_ARRIVAL) {
             q->plan->uses_arrival = true;
         }
+        if (p == SL_PSEUDO_ID) {
+            q->plan->uses_id = true;
+        }
         return e;
     }
     bool ws = name_eq("window_start", false, a->s, a->quoted);

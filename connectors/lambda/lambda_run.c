@@ -1400,6 +1400,7 @@ static void lsink_close(void *state)
 }
 
 const struct sl_sink_ops sl_lambda_sink_ops = {
+    .row_ids = true,
     .open = lsink_open,
     .write = lsink_write,
     .close = lsink_close,

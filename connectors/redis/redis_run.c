@@ -1082,6 +1082,7 @@ static void rsink_close(void *state)
 }
 
 const struct sl_sink_ops sl_redis_sink_ops = {
+    .row_ids = true,
     .open = rsink_open,
     .write = rsink_write,
     .close = rsink_close,
