@@ -11,6 +11,10 @@
 
 #include "waiter.h"
 
+/* A wait shorter than this would have been covered by a full spin (256 polls of a few
+ * nanoseconds each, plus the futex round trip it replaced). */
+#define SL_WAITER_SHORT_NS 20000
+
 static long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
 {
     return syscall(SYS_futex, (uint32_t *)addr, op, val, ts, NULL, 0);
@@ -29,6 +33,7 @@ void sl_waiter_init(struct sl_waiter *w, uint32_t spin)
     atomic_init(&w->sleeping, 0);
     atomic_init(&w->kicked, 0);
     w->spin = spin;
+    w->spin_now = spin;
     atomic_init(&w->sleeps, 0);
     atomic_init(&w->wakeups, 0);
 }
@@ -109,8 +114,11 @@ int sl_waiter_wait(struct sl_waiter *w, sl_waiter_ready_fn ready, void *ud, int 
     if (timeout_ms > 0) {
         deadline = mono_ns() + (int64_t)timeout_ms * 1000000;
     }
-    for (uint32_t i = 0; i < w->spin; i++) {
+    uint32_t spin = w->spin_now;
+    for (uint32_t i = 0; i < spin; i++) {
         if (ready(ud)) {
+            /* The spin paid: spin longer next time (up to the most). */
+            w->spin_now = spin * 2 + 1 < w->spin ? spin * 2 + 1 : w->spin;
             return 0;
         }
         if (take_kick(w)) {
@@ -118,12 +126,19 @@ int sl_waiter_wait(struct sl_waiter *w, sl_waiter_ready_fn ready, void *ud, int 
         }
         sl_cpu_relax();
     }
+    /* The spin did not pay (or none was allowed): spin less next time, unless the sleep
+     * below turns out shorter than a full spin would have been. */
+    w->spin_now = spin / 2;
+    int64_t slept_from = w->spin_now < w->spin ? mono_ns() : 0;
     for (;;) {
         int64_t left = -1;
         uint32_t token = sl_waiter_prepare(w);
 
         if (ready(ud)) {
             sl_waiter_cancel(w);
+            if (slept_from != 0 && mono_ns() - slept_from < SL_WAITER_SHORT_NS) {
+                w->spin_now = w->spin_now * 2 + 1 < w->spin ? w->spin_now * 2 + 1 : w->spin;
+            }
             return 0;
         }
         if (take_kick(w)) {

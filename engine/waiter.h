@@ -44,7 +44,8 @@ struct sl_waiter {
     _Atomic uint32_t word;     /* the futex word: every wake-up bumps it */
     _Atomic uint32_t sleeping; /* 1 from prepare until the owner is awake again */
     _Atomic uint32_t kicked;   /* set by sl_waiter_kick, consumed by sl_waiter_wait */
-    uint32_t spin;             /* owner only: polls before sleeping */
+    uint32_t spin;             /* owner only: most polls before sleeping */
+    uint32_t spin_now;         /* owner only: polls before sleeping now (adaptive, <= spin) */
     _Atomic uint64_t sleeps;   /* futex waits the owner entered (owner writes, relaxed) */
     _Atomic uint64_t wakeups;  /* futex wakes issued by wakers (relaxed) */
 };
@@ -57,8 +58,11 @@ typedef bool (*sl_waiter_ready_fn)(void *ud);
 void sl_waiter_init(struct sl_waiter *w, uint32_t spin);
 
 /* Waits until ready(ud) holds, the waiter is kicked or timeout_ms passes (< 0: no limit;
- * 0: polls and returns). Spins w->spin polls, then sleeps on the futex; spurious wake-ups
- * (another ring's waker) are absorbed here. Returns 0 when ready(ud) held, 1 when kicked
+ * 0: polls and returns). Spins up to w->spin polls, then sleeps on the futex. The spin
+ * adapts: a spin that ends in sleep anyway halves the next one, a spin that finds work
+ * doubles it back, so a thread whose work comes in bursts far apart (a sink between
+ * markers) stops burning CPU on spins that never pay. Spurious wake-ups (another ring's
+ * waker) are absorbed here. Returns 0 when ready(ud) held, 1 when kicked
  * (the kick is consumed), -ETIMEDOUT on timeout. Owner thread only; blocks. The owner must
  * have published whatever the wakers wait for (ring commit/release) before calling. */
 int sl_waiter_wait(struct sl_waiter *w, sl_waiter_ready_fn ready, void *ud, int timeout_ms);
