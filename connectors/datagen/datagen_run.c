@@ -16,11 +16,14 @@
 #include <time.h>
 
 #include "connectors/datagen/datagen.h"
+#include "engine/format.h"
 #include "engine/keys.h"
 #include "queries/plan.h"
 
 #define BASE_MS INT64_C(1704067200000) /* 2024-01-01T00:00:00Z */
 #define BATCH   1024
+
+enum { K_OTHER, K_TEMP, K_HUMID };
 
 struct datagen {
     const struct sl_source *src;
@@ -29,7 +32,9 @@ struct datagen {
     int64_t n; /* next row */
     int64_t start_mono;
     struct sl_value *row;
-    char *text; /* per-column text buffers, 64 bytes each */
+    char *text;     /* per-column text buffers, 64 bytes each, starting "<name>-" */
+    uint8_t *kind;  /* per column: K_TEMP, K_HUMID or K_OTHER (from its name, at open) */
+    uint32_t *plen; /* per TEXT column: length of its "<name>-" prefix */
     char topic[128];
     uint32_t topic_len;
 };
@@ -68,11 +73,27 @@ static int datagen_open(const struct sl_source *src, void **ret_state, int *ret_
     g->rows = g->bounded ? rows->i : INT64_MAX;
     g->row = calloc((size_t)src->ncols + 1, sizeof(*g->row));
     g->text = calloc((size_t)src->ncols + 1, 64);
-    if (g->row == NULL || g->text == NULL) {
+    g->kind = calloc((size_t)src->ncols + 1, sizeof(*g->kind));
+    g->plen = calloc((size_t)src->ncols + 1, sizeof(*g->plen));
+    if (g->row == NULL || g->text == NULL || g->kind == NULL || g->plen == NULL) {
         free(g->row);
         free(g->text);
+        free(g->kind);
+        free(g->plen);
         free(g);
         return sl_err_set(err, -ENOMEM, "out of memory");
+    }
+    /* Per row, only the key's digits are written after the fixed "<name>-" (the name cut
+     * to 40 bytes): no printf per row, the source thread being the pipeline's longest. */
+    for (int c = 0; c < src->ncols; c++) {
+        const char *name = src->cols[c].name;
+        size_t n = strnlen(name, 40);
+        memcpy(g->text + (size_t)c * 64, name, n);
+        g->text[(size_t)c * 64 + n] = '-';
+        g->plen[c] = (uint32_t)n + 1;
+        g->kind[c] = strncasecmp(name, "temp", 4) == 0    ? K_TEMP
+                     : strncasecmp(name, "humid", 5) == 0 ? K_HUMID
+                                                          : K_OTHER;
     }
     g->topic_len = (uint32_t)snprintf(g->topic, sizeof(g->topic), "datagen/%s", src->name);
     if (g->topic_len >= sizeof(g->topic)) {
@@ -103,15 +124,15 @@ static void make_row(struct datagen *g, int64_t n)
         case SL_TYPE_TEXT: {
             char *buf = g->text + (size_t)c * 64;
             int64_t k = ntext++ == 0 ? key : key % 4;
-            int len = snprintf(buf, 64, "%.40s-%lld", col->name, (long long)k);
-            *v = sl_value_text(buf, (uint32_t)(len < 64 ? len : 63));
+            size_t len = g->plen[c] + sl_format_int(k, buf + g->plen[c]);
+            *v = sl_value_text(buf, (uint32_t)len);
             break;
         }
         case SL_TYPE_DOUBLE: {
             double x;
-            if (strncasecmp(col->name, "temp", 4) == 0) {
+            if (g->kind[c] == K_TEMP) {
                 x = 15.0 + (double)(key % 20) + 10.0 * unit(h);
-            } else if (strncasecmp(col->name, "humid", 5) == 0) {
+            } else if (g->kind[c] == K_HUMID) {
                 x = 30.0 + 50.0 * unit(h);
             } else {
                 x = 100.0 * unit(h);
@@ -183,6 +204,8 @@ static void datagen_close(void *state)
     if (g != NULL) {
         free(g->row);
         free(g->text);
+        free(g->kind);
+        free(g->plen);
         free(g);
     }
 }
