@@ -222,7 +222,12 @@ static void tab_insert(struct table *t, struct gent *g)
         struct gent **old = t->slots;
         size_t oldcap = t->cap;
         t->cap *= 2;
-        t->slots = sl_xcalloc(t->cap, sizeof(*t->slots));
+        /* Zeroed by writing, not by calloc: a large calloc gets fresh pages that the probes
+         * below would first map read-only (the shared zero page), and the write that follows
+         * then costs a copy-on-write fault with a TLB shootdown of every CPU running one of
+         * our threads (an IPI each). Written first, each page faults once. */
+        t->slots = sl_xrealloc(NULL, t->cap * sizeof(*t->slots));
+        memset(t->slots, 0, t->cap * sizeof(*t->slots));
         for (size_t i = 0; i < oldcap; i++) {
             if (old[i] != NULL) {
                 tab_insert_raw(t, old[i]);
