@@ -87,6 +87,7 @@ struct sl__srcrt {
     int nwindowed;
     struct sl_chan **to_shard; /* nshards; NULL if no windowed query */
     bool *dirty;               /* per shard: records reserved since the last commit */
+    bool in_poll;              /* inside ops->poll: commit_all follows when it returns */
     struct sl_src_io io;
 
     struct part *parts;
@@ -406,11 +407,25 @@ static void send_marker_flags(struct sl__srcrt *s, bool final, bool fire, uint8_
         m.flags |= SL_MARK_TRACK;
         pending_push(s, m.seq, s->fired_to);
     }
-    commit_all(s);
     atomic_store_explicit(&s->seq_pub, m.seq, memory_order_relaxed);
     if (s->to_shard != NULL) {
+        /* Queued like events: a marker read inside a poll is published with the poll's
+         * other records when it returns (one commit and at most one wake of each shard per
+         * poll, not one per marker: HOP sends one per slide); one sent between polls, or the
+         * final one, at once. */
         for (int i = 0; i < s->eng->nshards; i++) {
-            sl__send_marker(s->to_shard[i], &m, final ? NULL : &s->eng->stop);
+            void *p = sl_chan_try_reserve(s->to_shard[i], sizeof(m));
+            if (p == NULL) {
+                commit_all(s);
+                p = sl_chan_reserve(s->to_shard[i], sizeof(m), final ? NULL : &s->eng->stop);
+            }
+            if (p != NULL) {
+                memcpy(p, &m, sizeof(m));
+                s->dirty[i] = true;
+            }
+        }
+        if (!s->in_poll || final) {
+            commit_all(s);
         }
     }
     for (int i = 0; i < s->nq; i++) {
@@ -917,7 +932,9 @@ static void *source_main(void *arg)
     s->start_mono = sl_mono_ms();
     while (!atomic_load_explicit(&s->eng->stop, memory_order_relaxed)) {
         s->mono_now = sl_mono_ms();
+        s->in_poll = true;
         int r = s->ops->poll(s->state, &s->io, 100);
+        s->in_poll = false;
         commit_all(s);
         if (r == SL_POLL_END) {
             ended = true;

@@ -145,9 +145,12 @@ static int fsrc_poll(void *state, struct sl_src_io *io, int timeout_ms)
         }
         if (r == 0) {
             if (f->follow) {
+                if (done > 0) {
+                    return SL_POLL_MORE; /* publish what was read before waiting */
+                }
                 struct timespec ts = {.tv_nsec = (timeout_ms < 50 ? timeout_ms : 50) * 1000000L};
                 nanosleep(&ts, NULL);
-                return done > 0 ? SL_POLL_MORE : SL_POLL_IDLE;
+                return SL_POLL_IDLE;
             }
             /* A last line without a newline is still a line. */
             if (f->len > 0 && !f->skipping) {
