@@ -215,6 +215,8 @@ int sl__metric_ctr(struct sl_engine *eng, const char *name, const char *help,
 
 /* Sends a marker on a channel (producer side). Returns false if stopping won. */
 bool sl__send_marker(struct sl_chan *c, const struct sl__marker *m, const atomic_bool *stop);
+/* The same without publishing it (the producer commits once per batch). */
+bool sl__queue_marker(struct sl_chan *c, const struct sl__marker *m, const atomic_bool *stop);
 
 /* Row records (rows.c): encode a result row onto a channel; decode one for sinks. */
 struct sl__rowout {

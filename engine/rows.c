@@ -17,13 +17,21 @@ bool sl__plan_row_ids(const struct sl_plan *p)
            (p->sink_conn != NULL && p->sink_conn->sink != NULL && p->sink_conn->sink->row_ids);
 }
 
-bool sl__send_marker(struct sl_chan *c, const struct sl__marker *m, const atomic_bool *stop)
+bool sl__queue_marker(struct sl_chan *c, const struct sl__marker *m, const atomic_bool *stop)
 {
     void *p = sl_chan_reserve(c, sizeof(*m), stop);
     if (p == NULL) {
         return false;
     }
     memcpy(p, m, sizeof(*m));
+    return true;
+}
+
+bool sl__send_marker(struct sl_chan *c, const struct sl__marker *m, const atomic_bool *stop)
+{
+    if (!sl__queue_marker(c, m, stop)) {
+        return false;
+    }
     sl_chan_commit(c);
     return true;
 }

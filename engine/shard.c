@@ -110,7 +110,7 @@ struct qrt {
     void *freelist; /* blocks of blk bytes */
     size_t blk;
     struct sl_chan *out;
-    bool queued; /* rows written to out and not yet committed (publish_rows) */
+    bool queued; /* rows or markers written to out, not yet committed (publish_rows) */
     bool ids;    /* compute row ids: the sink or the SELECT list reads them */
     int64_t next_early;
     int hll_agg; /* APPROX_COUNT_DISTINCT exported for the sink's hll_key, or -1 */
@@ -1210,7 +1210,9 @@ static void handle_marker(struct sl__shard *sh, const struct sl__marker *m)
     for (int i = 0; i < sh->nq; i++) {
         struct qrt *q = &sh->q[i];
         if (q->p != NULL && q->p->src->index == (int)m->source) {
-            sl__send_marker(q->out, m, NULL);
+            /* Published with the rows by publish_rows at the end of this batch. */
+            sl__queue_marker(q->out, m, NULL);
+            q->queued = true;
         }
     }
     if (m->final) {
