@@ -120,6 +120,12 @@ struct qrt {
     bool track;
     int np;
     size_t moff;
+    /* HOP (slide < size): each pane links to its key's neighbouring panes (prev, next) at
+     * coff in its block, so a window merges a key's panes by walking them instead of
+     * probing a table per pane. Consecutive panes of a key closer than size are always
+     * linked (panes further apart never share a window). 0 when not HOP. */
+    size_t coff;
+    uint8_t *scratch; /* HOP: a merged state (state_size bytes) */
     /* Added by a reload: windows that start before emit_from (the watermark its source
      * resumed at) are not emitted (DESIGN.md, Reload). */
     bool added;
@@ -556,6 +562,56 @@ static uint8_t *pane_inl(struct qrt *q, struct pane *pn)
     return pn->state + q->p->state_size;
 }
 
+/* HOP: the pane's links to its key's previous and next panes (q->coff != 0). */
+static struct pane **pane_links(const struct qrt *q, struct pane *pn)
+{
+    return (struct pane **)((uint8_t *)pn + q->coff);
+}
+
+static struct pane *pane_find(struct qrt *q, uint64_t keyhash, int64_t pstart, const uint8_t *key,
+                              uint32_t keylen);
+
+/* Links a new pane between its key's nearest panes less than size away on either side
+ * (found by probing one slide at a time; in-order data finds the previous one at once and
+ * has no next). */
+static void pane_link(struct qrt *q, struct pane *pn, const uint8_t *key)
+{
+    const struct sl_plan *p = q->p;
+    int64_t slide = p->slide_ms, t = pn->g.t;
+    struct pane *prev = NULL, *next = NULL;
+    int64_t oldest = q->bk[0].pstart, newest = q->bk[q->nbk - 1].pstart;
+    for (int64_t u = t - slide; u > t - p->size_ms && u >= oldest && prev == NULL; u -= slide) {
+        prev = pane_find(q, pn->g.keyhash, u, key, pn->g.keylen);
+    }
+    for (int64_t u = t + slide; u < t + p->size_ms && u <= newest && next == NULL; u += slide) {
+        next = pane_find(q, pn->g.keyhash, u, key, pn->g.keylen);
+    }
+    pane_links(q, pn)[0] = prev;
+    pane_links(q, pn)[1] = next;
+    if (prev != NULL) {
+        pane_links(q, prev)[1] = pn;
+    }
+    if (next != NULL) {
+        pane_links(q, next)[0] = pn;
+    }
+}
+
+/* Takes a pane out of its key's chain (before it is freed); its neighbours become
+ * consecutive. */
+static void pane_unlink(struct qrt *q, struct pane *pn)
+{
+    if (q->coff == 0) {
+        return;
+    }
+    struct pane *prev = pane_links(q, pn)[0], *next = pane_links(q, pn)[1];
+    if (prev != NULL) {
+        pane_links(q, prev)[1] = next;
+    }
+    if (next != NULL) {
+        pane_links(q, next)[0] = prev;
+    }
+}
+
 static struct pane *pane_find(struct qrt *q, uint64_t keyhash, int64_t pstart, const uint8_t *key,
                               uint32_t keylen)
 {
@@ -596,6 +652,9 @@ static void hop_event(struct sl__shard *sh, struct qrt *q, const struct sl__evre
         struct bucket *b = bucket_get(q, pstart, true);
         GROW(b->v, b->n, b->cap);
         b->v[b->n++] = pn;
+        if (q->coff != 0) {
+            pane_link(q, pn, key);
+        }
     }
     fold(q, pn->state, e, vals);
     pn->rev++;
@@ -745,22 +804,27 @@ static void hop_fire(struct sl__shard *sh, struct qrt *q, int64_t W)
                 continue;
             }
             int64_t E = ends[x], S = E - size;
+            /* Each key once, at its first pane in [S, E), merging its chain up to E. */
             for (int i = 0; i < q->nbk && q->bk[i].pstart < E; i++) {
                 struct bucket *b = &q->bk[i];
                 if (b->pstart < S) {
                     continue;
                 }
                 for (int j = 0; j < b->n; j++) {
-                    struct mslot *m = mslot_get(sh, q, &b->v[j]->g);
-                    state_merge(p, m->state, b->v[j]->state);
-                    m->rev += b->v[j]->rev;
+                    struct pane *pn = b->v[j], *prev = pane_links(q, pn)[0];
+                    if (prev != NULL && prev->g.t >= S) {
+                        continue;
+                    }
+                    int64_t rev = 0;
+                    state_init(p, q->scratch);
+                    for (struct pane *c = pn; c != NULL && c->g.t < E; c = pane_links(q, c)[1]) {
+                        state_merge(p, q->scratch, c->state);
+                        rev += c->rev;
+                    }
+                    emit(sh, q, pn->g.key, pn->g.keylen, q->scratch, S, E, rev, true);
+                    state_fini(p, q->scratch);
                 }
             }
-            for (int i = 0; i < sh->nmlist; i++) {
-                struct mslot *m = sh->mlist[i];
-                emit(sh, q, m->g.key, m->g.keylen, m->state, S, E, m->rev, true);
-            }
-            mslots_reset(sh, q);
         }
         free(ends);
     }
@@ -795,6 +859,7 @@ static void hop_fire(struct sl__shard *sh, struct qrt *q, int64_t W)
         for (int j = 0; j < b->n; j++) {
             struct pane *pn = b->v[j];
             tab_remove(&q->tab, &pn->g);
+            pane_unlink(q, pn);
             state_fini(p, pn->state);
             free_key(&pn->g, pane_inl(q, pn));
             blk_free(q, pn);
@@ -1132,6 +1197,7 @@ static void revoke_part(struct sl__shard *sh, struct qrt *q, int part)
                 continue;
             }
             tab_remove(&q->tab, &pn->g);
+            pane_unlink(q, pn);
             state_fini(p, pn->state);
             free_key(&pn->g, pane_inl(q, pn));
             blk_free(q, pn);
@@ -1357,6 +1423,11 @@ struct sl__shard *sl__shard_new(struct sl_engine *eng, int index)
         tab_init(&q->tab);
         size_t hdr = p->window == SL_WINDOW_SESSION ? sizeof(struct sess) : sizeof(struct pane);
         q->blk = (hdr + p->state_size + INLINE_KEY + 7) & ~(size_t)7;
+        if (p->window == SL_WINDOW_HOP && p->slide_ms < p->size_ms) {
+            q->coff = q->blk;
+            q->blk += 2 * sizeof(struct pane *);
+            q->scratch = sl_xcalloc(1, p->state_size > 0 ? p->state_size : 1);
+        }
         struct sl__srcrt *src = eng->srcs[p->src->index];
         q->np = sl__srcrt_nparts(src);
         q->track = sl__srcrt_durable(src);
@@ -1473,6 +1544,7 @@ static void qrt_fini(struct qrt *q)
         q->freelist = n;
     }
     free(q->tab.slots);
+    free(q->scratch);
     free(q->bk);
     free(q->pend);
     free(q->early);
