@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "engine/engine.h"
 #include "queries/front.h"
 
 static const char *const SRC =
@@ -107,6 +108,8 @@ static void test_per_event_slots_and_casts(void **state)
     assert_int_equal(p->time_slot, TS);
     assert_true(p->uses_arrival);
     assert_false(p->uses_now);
+    assert_true(p->uses_id); /* selects _id: row ids are computed for the stdout sink */
+    assert_true(sl__plan_row_ids(p));
 
     /* BIGINT widens to DOUBLE through a CAST */
     const struct sl_expr *e = out(p, "nd");
@@ -376,6 +379,10 @@ static void test_window_fields(void **state)
     assert_int_equal(c->time_slot, NCOLS + SL_PSEUDO_ARRIVAL);
     assert_true(c->uses_arrival);
     assert_true(cat->plans[3]->uses_now);
+    for (int i = 0; i < 4; i++) {
+        assert_false(cat->plans[i]->uses_id); /* no _id: stdout rows get no row id */
+        assert_false(sl__plan_row_ids(cat->plans[i]));
+    }
     assert_int_equal(cat->plans[3]->index, 3);
     for (int i = 0; i < 4; i++) {
         assert_ptr_equal(cat->plans[i]->src, cat->sources[0]);
