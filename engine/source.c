@@ -349,18 +349,24 @@ static void commit_all(struct sl__srcrt *s)
 }
 
 /* Room for len bytes on shard i's channel: commits everything first if it must wait, so
- * that no consumer waits for records we hold back while we wait for another. */
-static void *reserve_shard(struct sl__srcrt *s, int i, uint32_t len)
+ * that no consumer waits for records we hold back while we wait for another. Gives up
+ * (NULL) when *stop becomes true while waiting; stop NULL: never. */
+static void *reserve_shard_until(struct sl__srcrt *s, int i, uint32_t len, const atomic_bool *stop)
 {
     void *p = sl_chan_try_reserve(s->to_shard[i], len);
     if (p == NULL) {
         commit_all(s);
-        p = sl_chan_reserve(s->to_shard[i], len, &s->eng->stop);
+        p = sl_chan_reserve(s->to_shard[i], len, stop);
     }
     if (p != NULL) {
         s->dirty[i] = true;
     }
     return p;
+}
+
+static void *reserve_shard(struct sl__srcrt *s, int i, uint32_t len)
+{
+    return reserve_shard_until(s, i, len, &s->eng->stop);
 }
 
 static int64_t part_wm(const struct sl__srcrt *s, const struct part *p)
@@ -414,14 +420,9 @@ static void send_marker_flags(struct sl__srcrt *s, bool final, bool fire, uint8_
          * poll, not one per marker: HOP sends one per slide); one sent between polls, or the
          * final one, at once. */
         for (int i = 0; i < s->eng->nshards; i++) {
-            void *p = sl_chan_try_reserve(s->to_shard[i], sizeof(m));
-            if (p == NULL) {
-                commit_all(s);
-                p = sl_chan_reserve(s->to_shard[i], sizeof(m), final ? NULL : &s->eng->stop);
-            }
+            void *p = reserve_shard_until(s, i, sizeof(m), final ? NULL : &s->eng->stop);
             if (p != NULL) {
                 memcpy(p, &m, sizeof(m));
-                s->dirty[i] = true;
             }
         }
         if (!s->in_poll || final) {

@@ -15,6 +15,12 @@
  * nanoseconds each, plus the futex round trip it replaced). */
 #define SL_WAITER_SHORT_NS 20000
 
+/* Doubles the owner's spin (plus one, so that it grows back from 0), up to its most. */
+static void grow_spin(struct sl_waiter *w, uint32_t from)
+{
+    w->spin_now = from * 2 + 1 < w->spin ? from * 2 + 1 : w->spin;
+}
+
 static long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
 {
     return syscall(SYS_futex, (uint32_t *)addr, op, val, ts, NULL, 0);
@@ -117,8 +123,7 @@ int sl_waiter_wait(struct sl_waiter *w, sl_waiter_ready_fn ready, void *ud, int 
     uint32_t spin = w->spin_now;
     for (uint32_t i = 0; i < spin; i++) {
         if (ready(ud)) {
-            /* The spin paid: spin longer next time (up to the most). */
-            w->spin_now = spin * 2 + 1 < w->spin ? spin * 2 + 1 : w->spin;
+            grow_spin(w, spin); /* the spin paid: spin longer next time */
             return 0;
         }
         if (take_kick(w)) {
@@ -137,7 +142,7 @@ int sl_waiter_wait(struct sl_waiter *w, sl_waiter_ready_fn ready, void *ud, int 
         if (ready(ud)) {
             sl_waiter_cancel(w);
             if (slept_from != 0 && mono_ns() - slept_from < SL_WAITER_SHORT_NS) {
-                w->spin_now = w->spin_now * 2 + 1 < w->spin ? w->spin_now * 2 + 1 : w->spin;
+                grow_spin(w, w->spin_now);
             }
             return 0;
         }
