@@ -37,7 +37,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -50,35 +49,10 @@ if shutil.which("kcat") is None or shutil.which("redis-server") is None:
     print("kcat or redis-server not installed (deploy/install-deps.sh): skipped")
     sys.exit(77)
 
-fails = []
-procs = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from itlib import check, fails, free_port, kill_all, procs, wait_for  # noqa: E402
+
 T0 = 1_700_000_000_000 - (1_700_000_000_000 % 3_600_000) + 60_000  # 1 min into an hour
-
-
-def check(cond, what):
-    if not cond:
-        fails.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_for(cond, what, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)  # polling interval, not a wait for a condition
-    check(False, "timed out waiting for " + what)
-    return None
 
 
 class Mock:
@@ -657,10 +631,7 @@ try:
         globals()["case_" + c](mock, redis)
         print("case %s done (%.0f s)" % (c, time.monotonic() - t), flush=True)
 finally:
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    kill_all()
 
 if fails:
     print("%d failed" % len(fails))
