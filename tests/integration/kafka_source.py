@@ -40,7 +40,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 sluice, mock_bin, work = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3])
 shutil.rmtree(work, ignore_errors=True)
@@ -50,7 +49,8 @@ if shutil.which("kcat") is None or shutil.which("redis-server") is None:
     sys.exit(77)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from itlib import check, fails, free_port, kill_all, procs, wait_for  # noqa: E402
+from itlib import (check, fails, free_port, http_get, kill_all, metric_sum,  # noqa: E402
+                   procs, wait_for)
 
 T0 = 1_700_000_000_000 - (1_700_000_000_000 % 3_600_000) + 60_000  # 1 min into an hour
 
@@ -169,26 +169,10 @@ class Sluice:
             return f.read()
 
     def get(self, path):
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path),
-                                        timeout=5) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
-        except OSError as e:
-            return 0, str(e)
+        return http_get(self.port, path)
 
     def metric(self, family, **labels):
-        _, text = self.get("/metrics")
-        total = 0.0
-        for line in text.splitlines():
-            if line.startswith("#") or not line.strip():
-                continue
-            name, v = line.rsplit(" ", 1)
-            if name.split("{")[0] == family and all('%s="%s"' % kv in name
-                                                     for kv in labels.items()):
-                total += float(v)
-        return total
+        return metric_sum(self.get("/metrics")[1], family, **labels)
 
     def ready(self):
         return self.get("/readyz")[0] == 200
