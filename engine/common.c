@@ -1,6 +1,8 @@
 /*
  * common.c - error message helper and clocks.
  */
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -48,4 +50,15 @@ void *sl_xrealloc(void *p, size_t size)
         abort();
     }
     return p;
+}
+
+void sl_thread_name(const char *fmt, ...)
+{
+    char name[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof(name), fmt, ap);
+    va_end(ap);
+    name[15] = '\0';
+    pthread_setname_np(pthread_self(), name);
 }

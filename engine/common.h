@@ -47,6 +47,9 @@ void *sl_xrealloc(void *p, size_t size);
 /* Milliseconds since the epoch, from the wall clock / from a monotonic clock. */
 int64_t sl_now_ms(void);
 int64_t sl_mono_ms(void);
+/* Names the calling thread (printf format, cut to the kernel's 15 bytes) for top -H, perf
+ * and /proc/<pid>/task/<tid>/comm. */
+void sl_thread_name(const char *fmt, ...) SL_PRINTF(1, 2);
 
 /* Floor division and modulo for signed 64-bit values (pre-1970 times). b > 0. */
 static inline int64_t sl_floor_div(int64_t a, int64_t b)

@@ -48,6 +48,7 @@
 
 #include "../queries/plan.h"
 #include "decode.h"
+#include "options.h"
 #include "timefmt.h"
 
 #define MAX_DEPTH      64
@@ -324,6 +325,18 @@ static int32_t find_or_add_kid(struct sl_decoder *d, int32_t parent, const struc
     }
     d->nodes[parent].kid = k;
     return k;
+}
+
+int sl_decoder_for_source(const struct sl_source *src, struct sl_decoder **ret,
+                          size_t *ret_scratch_cap)
+{
+    int64_t max_msg = sl_options_int(&src->opts, "max_message_bytes", 1 << 20);
+    const struct sl_opt_value *tf = sl_options_get(&src->opts, "timestamp_format");
+    if (max_msg < 1) {
+        max_msg = 1;
+    }
+    *ret_scratch_cap = (size_t)max_msg + 64;
+    return sl_decoder_new(src, tf != NULL ? (int)tf->i : 0, (size_t)max_msg, ret);
 }
 
 int sl_decoder_new(const struct sl_source *src, int ts_format, size_t max_message_bytes,

@@ -71,6 +71,11 @@ const char *sl_reject_name(int reason);
  * ts_format or column type, -ENOMEM. Any thread; the decoder is then used by one. */
 int sl_decoder_new(const struct sl_source *src, int ts_format, size_t max_message_bytes,
                    struct sl_decoder **ret);
+/* The same, with the source's own options (timestamp_format, max_message_bytes), as the
+ * engine's source thread builds it: for connector threads that decode before the source
+ * thread (Kafka). *ret_scratch_cap is the scratch size sl_decode then needs. */
+int sl_decoder_for_source(const struct sl_source *src, struct sl_decoder **ret,
+                          size_t *ret_scratch_cap);
 void sl_decoder_free(struct sl_decoder *d);
 
 /* Test hook (allocation-failure injection, tests/fuzz/fuzz_decode_split.c): when set, it is

@@ -46,6 +46,13 @@ int sl_src_io_json(struct sl_src_io *io, const char *buf, size_t len,
                    const struct sl_msg_meta *meta);
 /* Hands one typed row (src->ncols values, in column order) to the engine. */
 int sl_src_io_row(struct sl_src_io *io, const struct sl_value *row, const struct sl_msg_meta *meta);
+/* Hands one payload that the connector has already decoded, on a thread of its own, with a
+ * decoder from sl_decoder_for_source (engine/decode.h), into row (src->ncols values; TEXT
+ * values may point into buf). buf is the raw payload, kept for dead letters of events the
+ * engine still rejects (bad or future event time). A payload the connector's decoder
+ * rejected goes through sl_src_io_json instead, which rejects it the same way. */
+int sl_src_io_decoded(struct sl_src_io *io, const struct sl_value *row, const char *buf, size_t len,
+                      const struct sl_msg_meta *meta);
 /* True once the engine asks sources to stop (shutdown). */
 bool sl_src_io_stopping(const struct sl_src_io *io);
 
@@ -73,6 +80,10 @@ struct sl_commit_part {
     int64_t start; /* replay start */
     int64_t hi;    /* next position to read at the marker; SL_POS_NONE if p was never read */
     int64_t wm;    /* p's watermark at hi, SL_POS_NONE if none */
+    /* p had not finished its replay at the marker (a shutdown during replay): start and hi
+     * do not cover what it had still to replay, and nothing of p was emitted, so the
+     * connector keeps p's previous record. */
+    bool replaying;
 };
 
 struct sl_commit {

@@ -1342,6 +1342,7 @@ static void publish_rows(struct sl__shard *sh)
 static void *shard_main(void *arg)
 {
     struct sl__shard *sh = arg;
+    sl_thread_name("sl-shard-%d", sh->index);
     for (;;) {
         bool any = false;
         for (int i = 0; i < sh->nin; i++) {

@@ -234,6 +234,7 @@ static bool inputs_ready(void *ud)
 static void *sink_main(void *arg)
 {
     struct sl__sinkrt *k = arg;
+    sl_thread_name("sl-sink-%s", k->plan->name);
     for (;;) {
         bool any = false, all_final = true;
         for (int i = 0; i < k->nin; i++) {

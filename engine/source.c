@@ -59,6 +59,7 @@ struct pending {
     _Atomic uint64_t seq;
     int64_t done;
     int64_t *hi, *wm;        /* nparts */
+    bool *replaying;         /* nparts */
     _Atomic int64_t *minpos; /* nparts, INT64_MAX: nothing open */
     atomic_int reports;
 };
@@ -173,14 +174,11 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
         s->max_future = 0; /* off for file and datagen unless asked for */
     }
     s->dl_max = (uint64_t)sl_options_int(&src->opts, "dead_letter_max_bytes", 64 << 20);
-    int64_t max_msg = sl_options_int(&src->opts, "max_message_bytes", 1 << 20);
-    const struct sl_opt_value *tf = sl_options_get(&src->opts, "timestamp_format");
-    r = sl_decoder_new(src, tf != NULL ? (int)tf->i : 0, (size_t)max_msg, &s->dec);
+    r = sl_decoder_for_source(src, &s->dec, &s->scratch_cap);
     if (r < 0) {
         sl_err_set(err, r, "source %s: cannot create its decoder", src->name);
         goto fail;
     }
-    s->scratch_cap = (size_t)max_msg + 64;
     s->scratch = sl_xcalloc(1, s->scratch_cap);
     sl_eval_init(&s->ev, 64 * 1024);
     s->row = sl_xcalloc((size_t)(src->ncols + SL_PSEUDO_N), sizeof(*s->row));
@@ -251,6 +249,7 @@ int sl__srcrt_new(struct sl_engine *eng, const struct sl_source *src, struct sl_
         for (int i = 0; i < NPENDING; i++) {
             s->pend[i].hi = sl_xcalloc(np, sizeof(int64_t));
             s->pend[i].wm = sl_xcalloc(np, sizeof(int64_t));
+            s->pend[i].replaying = sl_xcalloc(np, sizeof(bool));
             s->pend[i].minpos = sl_xcalloc(np, sizeof(*s->pend[i].minpos));
         }
         s->cstart = sl_xcalloc(np, sizeof(*s->cstart));
@@ -311,6 +310,7 @@ void sl__srcrt_free(struct sl__srcrt *s)
         for (int i = 0; i < NPENDING; i++) {
             free(s->pend[i].hi);
             free(s->pend[i].wm);
+            free(s->pend[i].replaying);
             free((void *)s->pend[i].minpos);
         }
         free(s->pend);
@@ -386,6 +386,7 @@ static void pending_push(struct sl__srcrt *s, uint64_t seq, int64_t done)
     for (int i = 0; i < s->nparts; i++) {
         e->hi[i] = s->parts[i].hi;
         e->wm[i] = part_wm(s, &s->parts[i]);
+        e->replaying[i] = s->parts[i].replay_hi != SL_POS_NONE;
         atomic_store_explicit(&e->minpos[i], INT64_MAX, memory_order_relaxed);
     }
     atomic_store_explicit(&e->reports, 0, memory_order_release);
@@ -867,11 +868,17 @@ int sl_src_io_json(struct sl_src_io *io, const char *buf, size_t len,
 
 int sl_src_io_row(struct sl_src_io *io, const struct sl_value *row, const struct sl_msg_meta *meta)
 {
+    return sl_src_io_decoded(io, row, NULL, 0, meta);
+}
+
+int sl_src_io_decoded(struct sl_src_io *io, const struct sl_value *row, const char *buf, size_t len,
+                      const struct sl_msg_meta *meta)
+{
     struct sl__srcrt *s = io->s;
     sl_ctr_add(&s->in, 1);
     struct part *pt = pos_before(s, meta);
     memcpy(s->row, row, sizeof(*row) * (size_t)s->def->ncols);
-    process(s, meta, NULL, 0);
+    process(s, meta, buf, len);
     pos_after(s, pt, meta);
     return 0;
 }
@@ -928,6 +935,7 @@ static void *source_main(void *arg)
 {
     struct sl__srcrt *s = arg;
     bool ended = false;
+    sl_thread_name("sl-src-%s", s->def->name);
     int backoff = 10;
 
     s->start_mono = sl_mono_ms();
@@ -1303,12 +1311,13 @@ static uint64_t acknowledged(struct sl__srcrt *s)
 }
 
 static int do_commit(struct sl__srcrt *s, uint64_t seq, int64_t done, const int64_t *hi,
-                     const int64_t *wm, const int64_t *start)
+                     const int64_t *wm, const int64_t *start, const bool *replaying)
 {
     for (int i = 0; i < s->nparts; i++) {
         s->cparts[i].hi = hi[i];
         s->cparts[i].wm = wm[i];
         s->cparts[i].start = start[i];
+        s->cparts[i].replaying = replaying != NULL && replaying[i];
     }
     struct sl_commit c = {.done = done, .seq = seq, .nparts = s->nparts, .parts = s->cparts};
     return s->ops->commit(s->state, &c);
@@ -1343,7 +1352,7 @@ static void progress_commits(struct sl__srcrt *s)
         start[i] = h == SL_POS_NONE ? SL_POS_NONE : (m < h ? m : h);
     }
     uint64_t seq = atomic_load_explicit(&best->seq, memory_order_relaxed);
-    if (do_commit(s, seq, best->done, best->hi, best->wm, start) < 0) {
+    if (do_commit(s, seq, best->done, best->hi, best->wm, start, best->replaying) < 0) {
         return; /* the next acknowledged marker tries again */
     }
     memcpy(s->cstart, start, sizeof(*start) * (size_t)s->nparts);
@@ -1365,7 +1374,8 @@ static bool commit_advance(struct sl__srcrt *s, int64_t w)
         }
         wm[i] = s->chi[i] == SL_POS_NONE ? SL_POS_NONE : w;
     }
-    return do_commit(s, s->committed, s->committed_done, s->chi, wm, s->cstart) == 0;
+    /* Nothing replays now (check_idle), and only a final marker is sent during a replay. */
+    return do_commit(s, s->committed, s->committed_done, s->chi, wm, s->cstart, NULL) == 0;
 }
 
 uint64_t sl__srcrt_markers(struct sl__srcrt *s)

@@ -12,17 +12,18 @@ if(Python3_FOUND AND NOT SL_SANITIZE MATCHES "thread")
                $<TARGET_FILE:kafka_mock>)
   add_test(NAME integration/kafka_source
            COMMAND ${Python3_EXECUTABLE} ${KAFKA_IT} ${CMAKE_BINARY_DIR}/it/kafka_source
-                   basic props faults kill idle pause)
+                   basic props faults kill idle pause threads replay_stop)
   # Exit status 77: kcat or redis-server is not installed.
   set_tests_properties(integration/kafka_source PROPERTIES LABELS integration TIMEOUT 1200
                        SKIP_RETURN_CODE 77)
   # Crash tests (issues 7 and 9): two replicas in one group with one killed after every
   # chunk; ALLOWED LATENESS and SESSION on one partition with 10 kills; 20 SIGKILLs into 4
-  # partitions. Label durability: the release pass of tests/run.sh runs them (they take
-  # minutes; the kill test in integration/kafka_source runs under ASan too).
+  # partitions; the kill and replica tests again with several consumer threads. Label
+  # durability: the release pass of tests/run.sh runs them (they take minutes; the kill test
+  # in integration/kafka_source runs under ASan too).
   add_test(NAME durability/kafka
            COMMAND ${Python3_EXECUTABLE} ${KAFKA_IT} ${CMAKE_BINARY_DIR}/it/kafka_durability
-                   replicas late kill20)
+                   replicas late kill20 kill1 treplicas)
   set_tests_properties(durability/kafka PROPERTIES LABELS durability TIMEOUT 1800
                        SKIP_RETURN_CODE 77)
 endif()

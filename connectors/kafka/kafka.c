@@ -41,6 +41,15 @@ static const struct sl_option_def kafka_source_options[] = {
      .def = "json",
      .choices = "json",
      .help = "Payload format: one JSON object per message."},
+    {.name = "consumer_threads",
+     .type = SL_OPT_INT,
+     .def = "2",
+     .min = 1,
+     .max = 64,
+     .help = "Threads that fetch and decode messages, each owning a share of the partitions "
+             "(its own partition queues); no more than the partitions are started. One "
+             "thread reads every partition through librdkafka's single consumer queue, "
+             "whose prefetch limits apply to all partitions together."},
     {.name = "properties.",
      .type = SL_OPT_STRING,
      .flags = SL_OPT_PREFIX,

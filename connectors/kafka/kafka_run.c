@@ -1,17 +1,25 @@
 /*
  * kafka_run.c - the Kafka source at run time, on librdkafka's high-level consumer.
  *
- * Threads. open() starts a consumer thread of our own that owns rd_kafka_consumer_poll: it
- * serves the rebalance callback, errors and messages, and copies each message (key, payload
- * cut at max_message_bytes + 1, offset, timestamp, partition index) into an SPSC ring that
- * the source thread drains in poll(). Rebalances travel through the same ring as control
- * records, so the source thread sees "resume p" before p's first message and "revoke p" after
- * its last one, and calls sl_src_io_resume/assign/revoke/replay_end/behind in stream order.
- * When the ring has no room the consumer thread pauses every assigned partition
+ * Threads. open() starts consumer_threads threads of our own (struct kthr). Thread 0 owns
+ * rd_kafka_consumer_poll: it serves the rebalance callback, errors, and the messages of the
+ * partitions it owns; thread i > 0 owns the partitions whose index is i modulo the count,
+ * whose queues are forwarded (rd_kafka_queue_get_partition + rd_kafka_queue_forward, before
+ * each assignment starts fetching) to a queue it drains in batches. Several threads keep
+ * librdkafka's prefetch limits per thread rather than over one consumer queue, and spread
+ * the decoding. Each thread decodes every payload with its own decoder and copies the
+ * message (key, payload cut at max_message_bytes + 1, offset, timestamp, partition index,
+ * and the decoded values) into its own SPSC ring; the source thread drains the rings in
+ * poll() and hands the typed rows on (sl_src_io_decoded). Rebalances travel through the
+ * rings as control records, through the ring of the partition's owner (thread 0 posts the
+ * others' records to their mailboxes), so the source thread sees "resume p" before p's first
+ * message and "revoke p" after its last one, and calls sl_src_io_resume/assign/revoke/
+ * replay_end/behind in stream order; a rebalance forms a block in every ring, taken at once
+ * (route_ctl). When its ring has no room a thread pauses its assigned partitions
  * (rd_kafka_pause: librdkafka drops what it prefetched and fetches nothing more) and keeps
  * polling, so the group membership and rebalances stay alive while the engine is slow; it
  * resumes them once the ring is half empty (fetching restarts after the last message it
- * returned). Buffering is bounded by the ring and librdkafka's queued.max.messages.kbytes.
+ * returned). Buffering is bounded by the rings and librdkafka's queued.max.messages.kbytes.
  *
  * Partitions. Watermark partition indices are dense: topic t's partition k is base[t] + k,
  * with topics in the order the `topic` option lists them (regular expressions expand to the
@@ -36,9 +44,10 @@
  * Idleness: a partition is "behind" from assignment until librdkafka reports its end
  * (enable.partition.eof), again when a message shows it has more, and while paused.
  *
- * Hot path (per message): consumer thread reserve + two memcpy + commit; source thread peek
- * and release. No allocation, lock or syscall per message of our own (librdkafka's queue
- * takes its lock).
+ * Hot path (per message): consumer thread decode + reserve + memcpy + commit; source thread
+ * peek, row rebuild and release. No allocation, lock or syscall per message of our own
+ * (librdkafka's queue takes its lock; a thread > 0 takes its mailbox lock once per batch,
+ * only when thread 0 has posted something).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -54,6 +63,7 @@
 
 #include "connectors/conn_util.h"
 #include "connectors/kafka/kafka_run.h"
+#include "engine/decode.h"
 #include "engine/log.h"
 #include "engine/metrics.h"
 #include "engine/ring.h"
@@ -66,6 +76,8 @@
 #define OPEN_DEADLINE_MS 30000        /* how long open() retries the brokers */
 #define REVOKE_WAIT_MS   5000         /* how long a revocation waits for the source thread */
 #define PROBE_EVERY_MS   2000         /* metadata probe while unhealthy */
+#define BATCH_MAX        256          /* messages a thread > 0 takes from its queue at once */
+#define THREADS_MAX      64
 
 enum { START_EARLIEST = 0, START_LATEST = 1, START_COMMITTED = 2 };
 
@@ -77,9 +89,16 @@ enum {
     K_EOF,
     K_BEHIND, /* a: 0 or 1 */
     K_SYNC,   /* a: sequence number */
+    K_BEGIN,  /* a: block number; see route_ctl */
+    K_END,    /* a: block number */
 };
 
-/* A message in the ring: this header, the key, the payload. */
+/* A message in the ring: this header, the key, the payload and, when the consumer thread
+ * decoded it (decoded = 1), the source's ncols values followed by extra_len bytes of TEXT
+ * values that had escapes. A TEXT value's u.i is then an offset, into the payload
+ * (pad[0] = VAL_IN_PAYLOAD) or into the extra bytes (VAL_IN_EXTRA). A payload the decoder
+ * rejects travels undecoded; the source thread decodes it again and rejects it there, where
+ * rejections are counted and dead-lettered. */
 struct kdata {
     uint32_t kind;
     int32_t part;
@@ -87,7 +106,11 @@ struct kdata {
     uint32_t payload_len;
     int64_t offset;
     int64_t ts; /* message timestamp, 0 if none */
+    uint32_t decoded;
+    uint32_t extra_len;
 };
+
+enum { VAL_IN_PAYLOAD = 1, VAL_IN_EXTRA = 2 };
 
 struct kctl {
     uint32_t kind;
@@ -109,6 +132,50 @@ struct spart {
     bool has_rec;
 };
 
+struct ksrc;
+
+/* A consumer thread and its ring. Thread 0 polls the consumer queue (rebalances, errors, and
+ * the messages of its partitions); thread w > 0 polls its own queue, into which the queues of
+ * the partitions it owns (index % nthr == w) are forwarded. Every record about partition p,
+ * control or data, goes through the ring of p's owner, so the source thread sees them in
+ * order. Thread 0 hands control records for another thread's partitions to that thread's
+ * mailbox; the owner moves them into its ring before the next messages it pushes. */
+struct kthr {
+    struct ksrc *k;
+    int id;
+    pthread_t thr;
+    bool started;
+    rd_kafka_queue_t *q; /* threads > 0 */
+    struct sl_ring *ring;
+    _Alignas(SL_CACHELINE) struct sl_waiter wprod;
+
+    /* Decoding, on this thread. */
+    struct sl_decoder *dec;
+    char *scratch;
+    size_t scratch_cap;
+    struct sl_value *vals; /* ncols */
+
+    /* Messages polled, not yet in the ring. */
+    rd_kafka_message_t *held;   /* thread 0 */
+    rd_kafka_message_t **batch; /* threads > 0: BATCH_MAX */
+    int nbatch, ibatch;
+    bool paused;
+    rd_kafka_topic_t *last_rkt;
+    int last_topic;
+
+    /* Mailbox: control records from thread 0 for this thread's partitions. */
+    pthread_mutex_t mlock;
+    struct kctl *mail, *spare;
+    size_t nmail, capmail, capspare;
+    atomic_bool has_mail;
+    struct kctl *out; /* thread 0: this thread's share of the current block */
+    size_t nout, capout;
+    bool fenced; /* source thread: stopped at a K_BEGIN */
+
+    uint64_t sync_seq;                              /* K_SYNC sent (thread 0) */
+    _Alignas(SL_CACHELINE) _Atomic uint64_t synced; /* K_SYNC processed (source thread) */
+};
+
 struct ksrc {
     const struct sl_source *src;
     rd_kafka_t *rk;
@@ -119,28 +186,25 @@ struct ksrc {
     int ntopics, nparts;
     bool cooperative;
 
-    struct sl_ring *ring;
+    struct kthr *thr;
+    int nthr;
+    struct sl_ring **rings; /* nthr, for sl_ring_spsc_wait_any */
     _Alignas(SL_CACHELINE) struct sl_waiter wcons;
-    _Alignas(SL_CACHELINE) struct sl_waiter wprod;
 
-    /* Consumer thread. */
-    pthread_t thr;
-    bool thr_started;
     atomic_bool closing;
-    rd_kafka_message_t *held; /* polled, waiting for ring space */
-    bool paused;
-    bool *k_assigned, *k_behind, *k_seen;
+    uint64_t block; /* thread 0: rebalance blocks sent */
+    bool in_block;
+    /* Per partition. k_assigned and k_seen belong to thread 0 (rebalances); k_live and
+     * k_behind to the partition's owner: what it last put in its ring. */
+    bool *k_assigned, *k_seen, *k_live, *k_behind;
     rd_kafka_topic_partition_list_t *assignment;
-    int64_t probe_mono;
-    uint64_t sync_seq;
-    rd_kafka_topic_t *last_rkt;
-    int last_topic;
-    struct sl_log_limit lim_err, lim_unknown, lim_pause;
+    _Atomic int64_t probe_mono;
+    struct sl_log_limit lim_err, lim_unknown, lim_pause, lim_misrouted;
 
     /* Source thread. */
     struct spart *sp;
+    struct sl_value *row; /* ncols */
 
-    _Atomic uint64_t synced; /* K_SYNC processed by the source thread */
     atomic_bool healthy, joined;
     pthread_mutex_t why_lock;
     char why[512];
@@ -149,7 +213,6 @@ struct ksrc {
         n_errors;
     _Atomic int64_t lag, assigned_n;
 };
-
 /* ---- commit metadata ---- */
 
 static void put_val(char **p, char *end, const char *name, int64_t v)
@@ -316,12 +379,13 @@ static int index_of(struct ksrc *k, const char *topic, int32_t partition)
     return -1;
 }
 
-/* The same for a message, with a one-entry cache of its topic handle. */
-static int index_of_msg(struct ksrc *k, const rd_kafka_message_t *m)
+/* The same for a message, with a one-entry cache (per thread) of its topic handle. */
+static int index_of_msg(struct kthr *th, const rd_kafka_message_t *m)
 {
+    struct ksrc *k = th->k;
     int t = -1;
-    if (m->rkt == k->last_rkt && k->last_rkt != NULL) {
-        t = k->last_topic;
+    if (m->rkt == th->last_rkt && th->last_rkt != NULL) {
+        t = th->last_topic;
     } else {
         const char *name = rd_kafka_topic_name(m->rkt);
         for (int i = 0; i < k->ntopics; i++) {
@@ -333,8 +397,8 @@ static int index_of_msg(struct ksrc *k, const rd_kafka_message_t *m)
         if (t < 0) {
             return -1;
         }
-        k->last_rkt = m->rkt;
-        k->last_topic = t;
+        th->last_rkt = m->rkt;
+        th->last_topic = t;
     }
     return m->partition >= 0 && m->partition < k->topics[t].nparts
                ? k->topics[t].base + m->partition
@@ -354,37 +418,216 @@ static void topic_of(const struct ksrc *k, int idx, int *ret_t, int32_t *ret_p)
     *ret_p = 0;
 }
 
-/* ---- consumer thread: the ring ---- */
+/* ---- consumer threads: the rings ---- */
 
-static size_t room_left(struct ksrc *k)
+static struct kthr *owner(struct ksrc *k, int idx)
 {
-    size_t used = sl_ring_used(k->ring), cap = sl_ring_capacity(k->ring);
+    return &k->thr[idx % k->nthr];
+}
+
+static size_t room_left(struct kthr *t)
+{
+    size_t used = sl_ring_used(t->ring), cap = sl_ring_capacity(t->ring);
     return used < cap ? cap - used : 0;
 }
 
 /* Pushes a control record; control records may use the reserve, and wait only if even that
  * is full (more than a few thousand partitions changing at once). */
-static void push_ctl(struct ksrc *k, uint32_t kind, int part, int64_t a, int64_t b, int64_t c,
-                     int64_t d)
+static void push_ctl(struct kthr *t, const struct kctl *h)
 {
-    struct kctl h = {.kind = kind, .part = part, .a = a, .b = b, .c = c, .d = d};
     void *rec = NULL;
     for (;;) {
-        int r = sl_ring_spsc_reserve_wait(k->ring, sizeof(h), 200, &rec);
+        int r = sl_ring_spsc_reserve_wait(t->ring, sizeof(*h), 200, &rec);
         if (r == 0) {
             break;
         }
-        if (atomic_load(&k->closing)) {
+        if (atomic_load(&t->k->closing)) {
             return;
         }
     }
-    memcpy(rec, &h, sizeof(h));
-    sl_ring_spsc_commit(k->ring);
+    memcpy(rec, h, sizeof(*h));
+    sl_ring_spsc_commit(t->ring);
 }
 
-/* Tries to copy message m into the ring, leaving CTL_RESERVE free. Returns true if done. */
-static bool push_msg(struct ksrc *k, const rd_kafka_message_t *m, int idx)
+/* Drops the polled messages of partition idx that are not in the ring yet: it was revoked,
+ * and whatever the new owner reads it replays. */
+static void purge_part(struct kthr *t, int idx)
 {
+    if (t->held != NULL && index_of_msg(t, t->held) == idx) {
+        rd_kafka_message_destroy(t->held);
+        t->held = NULL;
+    }
+    for (int i = t->ibatch; i < t->nbatch; i++) {
+        if (t->batch[i] != NULL && index_of_msg(t, t->batch[i]) == idx) {
+            rd_kafka_message_destroy(t->batch[i]);
+            t->batch[i] = NULL;
+        }
+    }
+}
+
+static void pause_one(struct ksrc *k, int idx, bool pause)
+{
+    int ti;
+    int32_t kp;
+    topic_of(k, idx, &ti, &kp);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, k->topics[ti].name, kp);
+    if (pause) {
+        rd_kafka_pause_partitions(k->rk, l);
+    } else {
+        rd_kafka_resume_partitions(k->rk, l);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Puts a control record about one of t's partitions into t's ring (on t's thread), keeping
+ * t's view of the partition (live, behind) in step with what the ring says. */
+static void emit_ctl(struct kthr *t, uint32_t kind, int part, int64_t a, int64_t b, int64_t c,
+                     int64_t d)
+{
+    struct ksrc *k = t->k;
+    switch (kind) {
+    case K_RESUME:
+    case K_ASSIGN:
+        k->k_live[part] = true;
+        if (t->paused && t->id > 0) {
+            pause_one(k, part, true); /* thread 0 pauses its new partitions in on_assign */
+        }
+        break;
+    case K_REVOKE:
+        k->k_live[part] = false;
+        purge_part(t, part);
+        break;
+    case K_BEHIND:
+        k->k_behind[part] = a != 0;
+        break;
+    case K_EOF:
+        k->k_behind[part] = false;
+        break;
+    default:
+        break;
+    }
+    struct kctl h = {.kind = kind, .part = part, .a = a, .b = b, .c = c, .d = d};
+    push_ctl(t, &h);
+}
+
+static void post_mail(struct kthr *t, const struct kctl *recs, size_t n)
+{
+    pthread_mutex_lock(&t->mlock);
+    if (t->nmail + n > t->capmail) {
+        t->capmail = t->nmail + n + 64;
+        t->mail = sl_xrealloc(t->mail, t->capmail * sizeof(*t->mail));
+    }
+    memcpy(t->mail + t->nmail, recs, n * sizeof(*recs));
+    t->nmail += n;
+    atomic_store_explicit(&t->has_mail, true, memory_order_release);
+    pthread_mutex_unlock(&t->mlock);
+    rd_kafka_queue_yield(t->q); /* wakes the owner if it waits for messages */
+}
+
+/* Thread 0: a control record about partition part, to the ring of its owner: directly, or
+ * through the owner's mailbox.
+ *
+ * A rebalance's records form a block: begin_block() puts K_BEGIN into every ring, the
+ * records follow, end_block() puts K_END into every ring, and each thread's share is posted
+ * in one piece so that no message comes between. The source thread stops at a K_BEGIN until
+ * every ring has reached it, then takes every ring's block at once: it sees a rebalance as
+ * one step, as it would with one ring, never one partition resumed and its messages read
+ * while another of the same assignment is not resumed yet. */
+static void route_ctl(struct ksrc *k, uint32_t kind, int part, int64_t a, int64_t b, int64_t c,
+                      int64_t d)
+{
+    struct kthr *t = owner(k, part);
+    if (t->id == 0) {
+        emit_ctl(t, kind, part, a, b, c, d);
+        return;
+    }
+    struct kctl h = {.kind = kind, .part = part, .a = a, .b = b, .c = c, .d = d};
+    if (!k->in_block) {
+        post_mail(t, &h, 1);
+        return;
+    }
+    if (t->nout == t->capout) {
+        t->capout = t->capout ? 2 * t->capout : 64;
+        t->out = sl_xrealloc(t->out, t->capout * sizeof(*t->out));
+    }
+    t->out[t->nout++] = h;
+}
+
+static void begin_block(struct ksrc *k)
+{
+    k->block++;
+    k->in_block = true;
+    struct kctl h = {.kind = K_BEGIN, .a = (int64_t)k->block};
+    push_ctl(&k->thr[0], &h);
+    for (int i = 1; i < k->nthr; i++) {
+        k->thr[i].nout = 0;
+        route_ctl(k, K_BEGIN, i, (int64_t)k->block, 0, 0, 0);
+    }
+}
+
+static void end_block(struct ksrc *k)
+{
+    struct kctl h = {.kind = K_END, .a = (int64_t)k->block};
+    push_ctl(&k->thr[0], &h);
+    for (int i = 1; i < k->nthr; i++) {
+        route_ctl(k, K_END, i, (int64_t)k->block, 0, 0, 0);
+        post_mail(&k->thr[i], k->thr[i].out, k->thr[i].nout);
+        k->thr[i].nout = 0;
+    }
+    k->in_block = false;
+}
+
+/* Threads > 0: moves the mailbox into the ring. Called after every poll of the thread's queue
+ * and before the messages it returned are pushed: a message fetched after an assignment was
+ * polled after thread 0 posted that assignment's record, so the record goes first. */
+static void drain_mail(struct kthr *t)
+{
+    if (!atomic_load_explicit(&t->has_mail, memory_order_acquire)) {
+        return;
+    }
+    pthread_mutex_lock(&t->mlock);
+    struct kctl *m = t->mail;
+    size_t n = t->nmail, cap = t->capmail;
+    t->mail = t->spare;
+    t->capmail = t->capspare;
+    t->nmail = 0;
+    atomic_store_explicit(&t->has_mail, false, memory_order_relaxed);
+    pthread_mutex_unlock(&t->mlock);
+    for (size_t i = 0; i < n; i++) {
+        if (m[i].kind == K_SYNC || m[i].kind == K_BEGIN || m[i].kind == K_END) {
+            push_ctl(t, &m[i]);
+        } else {
+            emit_ctl(t, m[i].kind, m[i].part, m[i].a, m[i].b, m[i].c, m[i].d);
+        }
+    }
+    t->spare = m; /* the two arrays take turns */
+    t->capspare = cap;
+}
+
+/* Decodes m's payload on this thread into t->vals; returns the bytes of TEXT values outside
+ * the payload (escaped ones, in the decoder's scratch), or -1 if the decoder rejects it. */
+static ssize_t decode_msg(struct kthr *t, const char *pl, size_t plen)
+{
+    if (pl == NULL || plen > t->k->max_msg ||
+        sl_decode(t->dec, pl, plen, t->vals, t->scratch, t->scratch_cap) < 0) {
+        return -1;
+    }
+    size_t extra = 0;
+    for (int c = 0; c < t->k->src->ncols; c++) {
+        const struct sl_value *v = &t->vals[c];
+        if (v->type == SL_TYPE_TEXT && !v->null && (v->u.s < pl || v->u.s + v->len > pl + plen)) {
+            extra += v->len;
+        }
+    }
+    return (ssize_t)extra;
+}
+
+/* Tries to put message m (partition idx) into t's ring, decoded when the decoder takes it,
+ * leaving CTL_RESERVE free. Returns true if done. */
+static bool push_msg(struct kthr *t, const rd_kafka_message_t *m, int idx)
+{
+    struct ksrc *k = t->k;
     size_t klen = m->key != NULL ? m->key_len : 0;
     size_t plen = m->payload != NULL ? m->len : 0;
     if (klen > KEY_MAX) {
@@ -394,12 +637,18 @@ static bool push_msg(struct ksrc *k, const rd_kafka_message_t *m, int idx)
     if (plen > k->max_msg) {
         plen = k->max_msg + 1; /* the decoder rejects it as too_large */
     }
+    size_t nvals = (size_t)k->src->ncols;
     size_t need = sizeof(struct kdata) + klen + plen;
-    if (room_left(k) < need + 16 + CTL_RESERVE) {
+    if (room_left(t) < need + 16 + CTL_RESERVE) {
         return false;
     }
+    const char *pl = m->payload;
+    ssize_t extra = decode_msg(t, pl, plen);
+    if (extra >= 0) {
+        need += nvals * sizeof(struct sl_value) + (size_t)extra;
+    }
     void *rec;
-    if (sl_ring_spsc_reserve(k->ring, need, &rec) < 0) {
+    if (room_left(t) < need + 16 + CTL_RESERVE || sl_ring_spsc_reserve(t->ring, need, &rec) < 0) {
         return false;
     }
     rd_kafka_timestamp_type_t tt;
@@ -409,50 +658,86 @@ static bool push_msg(struct ksrc *k, const rd_kafka_message_t *m, int idx)
                       .key_len = m->key != NULL ? (uint32_t)klen : UINT32_MAX,
                       .payload_len = (uint32_t)plen,
                       .offset = m->offset,
-                      .ts = tt != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : 0};
-    memcpy(rec, &h, sizeof(h));
+                      .ts = tt != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > 0 ? ts : 0,
+                      .decoded = extra >= 0,
+                      .extra_len = extra >= 0 ? (uint32_t)extra : 0};
+    char *w = rec;
+    memcpy(w, &h, sizeof(h));
+    w += sizeof(h);
     if (klen > 0) {
-        memcpy((char *)rec + sizeof(h), m->key, klen);
+        memcpy(w, m->key, klen);
+        w += klen;
     }
     if (plen > 0) {
-        memcpy((char *)rec + sizeof(h) + klen, m->payload, plen);
+        memcpy(w, pl, plen);
+        w += plen;
     }
-    sl_ring_spsc_commit(k->ring);
+    if (extra >= 0) {
+        char *x = w + nvals * sizeof(struct sl_value);
+        size_t xo = 0;
+        for (size_t c = 0; c < nvals; c++) {
+            struct sl_value v = t->vals[c];
+            if (v.type == SL_TYPE_TEXT && !v.null) {
+                if (v.u.s >= pl && v.u.s + v.len <= pl + plen) {
+                    v.u.i = v.u.s - pl;
+                    v.pad[0] = VAL_IN_PAYLOAD;
+                } else {
+                    memcpy(x + xo, v.u.s, v.len);
+                    v.u.i = (int64_t)xo;
+                    v.pad[0] = VAL_IN_EXTRA;
+                    xo += v.len;
+                }
+            }
+            memcpy(w + c * sizeof(v), &v, sizeof(v));
+        }
+    }
+    sl_ring_spsc_commit(t->ring);
     bump(&k->n_msgs, 1);
     bump(&k->n_bytes, m->len);
     return true;
 }
 
-static void set_behind(struct ksrc *k, int idx, bool behind)
+static void set_behind(struct kthr *t, int idx, bool behind)
 {
-    if (k->k_behind[idx] != behind) {
-        k->k_behind[idx] = behind;
-        push_ctl(k, K_BEHIND, idx, behind ? 1 : 0, 0, 0, 0);
+    if (t->k->k_behind[idx] != behind) {
+        emit_ctl(t, K_BEHIND, idx, behind ? 1 : 0, 0, 0, 0);
     }
 }
 
-static void pause_all(struct ksrc *k, bool pause)
+/* Pauses (or resumes) the partitions t owns and has in its ring. */
+static void pause_own(struct kthr *t, bool pause)
 {
-    if (k->paused == pause) {
+    struct ksrc *k = t->k;
+    if (t->paused == pause) {
         return;
     }
-    k->paused = pause;
-    if (k->assignment != NULL && k->assignment->cnt > 0) {
-        rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(k->rk, k->assignment)
-                                      : rd_kafka_resume_partitions(k->rk, k->assignment);
+    t->paused = pause;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    for (int i = t->id; i < k->nparts; i += k->nthr) {
+        if (k->k_live[i]) {
+            int ti;
+            int32_t kp;
+            topic_of(k, i, &ti, &kp);
+            rd_kafka_topic_partition_list_add(l, k->topics[ti].name, kp);
+        }
+    }
+    if (l->cnt > 0) {
+        rd_kafka_resp_err_t e =
+            pause ? rd_kafka_pause_partitions(k->rk, l) : rd_kafka_resume_partitions(k->rk, l);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
             sl_log(SL_LOG_WARN, "kafka", "source %s: cannot %s partitions: %s", k->src->name,
                    pause ? "pause" : "resume", rd_kafka_err2str(e));
         }
     }
+    rd_kafka_topic_partition_list_destroy(l);
     if (pause) {
         bump(&k->n_pauses, 1);
         sl_log_limited(&k->lim_pause, 60, SL_LOG_INFO, "kafka",
                        "source %s: the engine is behind; partitions paused until it catches up",
                        k->src->name);
-        for (int i = 0; i < k->nparts; i++) {
-            if (k->k_assigned[i]) {
-                set_behind(k, i, true);
+        for (int i = t->id; i < k->nparts; i += k->nthr) {
+            if (k->k_live[i]) {
+                set_behind(t, i, true);
             }
         }
     }
@@ -460,18 +745,29 @@ static void pause_all(struct ksrc *k, bool pause)
 
 /* ---- consumer thread: rebalances ---- */
 
-/* Waits until the source thread has processed every control record pushed so far, at most
- * REVOKE_WAIT_MS; returns false on timeout. */
+/* Waits until the source thread has processed every control record routed so far, through
+ * every thread's ring, at most REVOKE_WAIT_MS; returns false on timeout. */
 static bool sync_source(struct ksrc *k)
 {
-    uint64_t seq = ++k->sync_seq;
-    push_ctl(k, K_SYNC, 0, (int64_t)seq, 0, 0, 0);
-    int64_t deadline = sl_mono_ms() + REVOKE_WAIT_MS;
-    while (atomic_load_explicit(&k->synced, memory_order_acquire) < seq) {
-        if (atomic_load(&k->closing) || sl_mono_ms() > deadline) {
-            return false;
+    for (int i = 0; i < k->nthr; i++) {
+        struct kthr *t = &k->thr[i];
+        t->sync_seq++;
+        if (i == 0) {
+            struct kctl h = {.kind = K_SYNC, .a = (int64_t)t->sync_seq};
+            push_ctl(t, &h);
+        } else {
+            route_ctl(k, K_SYNC, i, (int64_t)t->sync_seq, 0, 0, 0);
         }
-        nap_ms(1);
+    }
+    int64_t deadline = sl_mono_ms() + REVOKE_WAIT_MS;
+    for (int i = 0; i < k->nthr; i++) {
+        struct kthr *t = &k->thr[i];
+        while (atomic_load_explicit(&t->synced, memory_order_acquire) < t->sync_seq) {
+            if (atomic_load(&k->closing) || sl_mono_ms() > deadline) {
+                return false;
+            }
+            nap_ms(1);
+        }
     }
     return true;
 }
@@ -490,20 +786,15 @@ static void assignment_remove(struct ksrc *k, const rd_kafka_topic_partition_lis
 static void on_revoke(struct ksrc *k, rd_kafka_topic_partition_list_t *parts, bool lost)
 {
     bool closing = atomic_load(&k->closing);
+    begin_block(k);
     for (int i = 0; i < parts->cnt; i++) {
         int idx = index_of(k, parts->elems[i].topic, parts->elems[i].partition);
         if (idx >= 0 && k->k_assigned[idx]) {
             k->k_assigned[idx] = false;
-            push_ctl(k, K_REVOKE, idx, 0, 0, 0, 0);
+            route_ctl(k, K_REVOKE, idx, 0, 0, 0, 0); /* drops its polled messages too */
         }
     }
-    if (k->held != NULL) {
-        int idx = index_of_msg(k, k->held);
-        if (idx < 0 || !k->k_assigned[idx]) {
-            rd_kafka_message_destroy(k->held); /* its state is discarded; the owner replays */
-            k->held = NULL;
-        }
-    }
+    end_block(k);
     if (!closing && !sync_source(k)) {
         sl_log(SL_LOG_WARN, "kafka",
                "source %s: the engine did not take the revocation within %d ms (busy); giving "
@@ -556,6 +847,7 @@ static void on_assign(struct ksrc *k, rd_kafka_topic_partition_list_t *parts)
     rd_kafka_topic_partition_list_t *a = rd_kafka_topic_partition_list_copy(parts);
     bool have = k->start != START_COMMITTED || read_committed(k, a);
     int nrec = 0;
+    begin_block(k);
     for (int i = 0; i < a->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &a->elems[i];
         int idx = index_of(k, tp->topic, tp->partition);
@@ -585,25 +877,39 @@ static void on_assign(struct ksrc *k, rd_kafka_topic_partition_list_t *parts)
         }
         k->k_assigned[idx] = true;
         k->k_seen[idx] = true;
-        k->k_behind[idx] = true;
         if (r == 0) {
             if (hi < committed) {
                 hi = committed; /* a record that says nothing is to be replayed */
             }
-            push_ctl(k, K_RESUME, idx, done, wm, hi, committed);
+            route_ctl(k, K_RESUME, idx, done, wm, hi, committed);
             nrec++;
         } else {
-            push_ctl(k, K_ASSIGN, idx, 0, 0, 0, 0);
+            route_ctl(k, K_ASSIGN, idx, 0, 0, 0, 0);
         }
-        push_ctl(k, K_BEHIND, idx, 1, 0, 0, 0);
+        route_ctl(k, K_BEHIND, idx, 1, 0, 0, 0);
+        if (owner(k, idx)->id > 0) {
+            /* Before the assignment starts fetching: its messages go to the owner's queue
+             * from the first one on. */
+            rd_kafka_queue_t *pq = rd_kafka_queue_get_partition(k->rk, tp->topic, tp->partition);
+            if (pq != NULL) {
+                rd_kafka_queue_forward(pq, owner(k, idx)->q);
+                rd_kafka_queue_destroy(pq);
+            } else {
+                sl_log(SL_LOG_ERROR, "kafka",
+                       "source %s: %s [%d]: no partition queue; its messages stay on the "
+                       "consumer queue",
+                       k->src->name, tp->topic, (int)tp->partition);
+            }
+        }
     }
     /* Partitions this process was never given do not hold the watermark back. */
     for (int i = 0; i < k->nparts; i++) {
         if (!k->k_seen[i]) {
             k->k_seen[i] = true;
-            push_ctl(k, K_REVOKE, i, 0, 0, 0, 0);
+            route_ctl(k, K_REVOKE, i, 0, 0, 0, 0);
         }
     }
+    end_block(k);
     rd_kafka_error_t *err = NULL;
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (k->cooperative) {
@@ -627,8 +933,13 @@ static void on_assign(struct ksrc *k, rd_kafka_topic_partition_list_t *parts)
     for (int i = 0; i < a->cnt; i++) {
         rd_kafka_topic_partition_list_add(k->assignment, a->elems[i].topic, a->elems[i].partition);
     }
-    if (k->paused && a->cnt > 0) {
-        rd_kafka_pause_partitions(k->rk, a);
+    if (k->thr[0].paused) {
+        for (int i = 0; i < a->cnt; i++) {
+            int idx = index_of(k, a->elems[i].topic, a->elems[i].partition);
+            if (idx >= 0 && owner(k, idx)->id == 0) {
+                pause_one(k, idx, true);
+            }
+        }
     }
     atomic_store(&k->assigned_n, k->assignment->cnt);
     atomic_store(&k->joined, true);
@@ -755,27 +1066,40 @@ static void update_lag(struct ksrc *k)
     atomic_store_explicit(&k->lag, lag, memory_order_relaxed);
 }
 
-/* ---- consumer thread ---- */
+/* ---- consumer threads ---- */
 
-static void on_message(struct ksrc *k, rd_kafka_message_t *m)
+/* One message or consumer event of partition idx's owner t. Returns false when the ring has
+ * no room for it (m is then t's to keep and push later); otherwise m is consumed. */
+static bool on_message(struct kthr *t, rd_kafka_message_t *m)
 {
+    struct ksrc *k = t->k;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        int idx = m->rkt != NULL ? index_of_msg(k, m) : -1;
-        if (idx >= 0 && k->k_assigned[idx]) {
-            push_ctl(k, K_EOF, idx, m->offset, 0, 0, 0);
-            k->k_behind[idx] = false;
+        int idx = m->rkt != NULL ? index_of_msg(t, m) : -1;
+        if (idx >= 0 && owner(k, idx) == t && k->k_live[idx]) {
+            emit_ctl(t, K_EOF, idx, m->offset, 0, 0, 0);
         }
         set_healthy(k);
         rd_kafka_message_destroy(m);
-        return;
+        return true;
     }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         on_event_error(k, m);
         rd_kafka_message_destroy(m);
-        return;
+        return true;
     }
-    int idx = index_of_msg(k, m);
-    if (idx < 0 || !k->k_assigned[idx]) {
+    int idx = index_of_msg(t, m);
+    if (idx >= 0 && owner(k, idx) != t) {
+        /* Never seen: partition queues are forwarded before their assignment starts. Out of
+         * its owner's ring the order could not be kept, so it is dropped and not committed
+         * past (the commit is by the owner's positions); a restart reads it. */
+        sl_log_limited(&k->lim_misrouted, 60, SL_LOG_ERROR, "kafka",
+                       "source %s: %s [%d]: a message reached the wrong consumer thread; "
+                       "dropped (it is read again after a restart)",
+                       k->src->name, rd_kafka_topic_name(m->rkt), (int)m->partition);
+        rd_kafka_message_destroy(m);
+        return true;
+    }
+    if (idx < 0 || !k->k_live[idx]) {
         if (idx < 0) {
             sl_log_limited(&k->lim_unknown, 60, SL_LOG_ERROR, "kafka",
                            "source %s: %s [%d] was created after Sluice started; not read "
@@ -783,48 +1107,46 @@ static void on_message(struct ksrc *k, rd_kafka_message_t *m)
                            k->src->name, rd_kafka_topic_name(m->rkt), (int)m->partition);
         }
         rd_kafka_message_destroy(m);
-        return;
+        return true;
     }
     if (!atomic_load_explicit(&k->healthy, memory_order_relaxed)) {
         set_healthy(k);
     }
-    set_behind(k, idx, true);
-    if (push_msg(k, m, idx)) {
+    set_behind(t, idx, true);
+    if (push_msg(t, m, idx)) {
         rd_kafka_message_destroy(m);
-        return;
+        return true;
     }
-    k->held = m;
-    pause_all(k, true);
+    return false;
 }
 
+/* Thread 0: the consumer queue. */
 static void *consumer_main(void *arg)
 {
-    struct ksrc *k = arg;
+    struct kthr *t = arg;
+    struct ksrc *k = t->k;
     int64_t lag_mono = 0;
+    sl_thread_name("sl-kafka-0");
     while (!atomic_load(&k->closing)) {
-        if (k->held != NULL) {
-            int idx = index_of_msg(k, k->held);
-            if (idx < 0 || !k->k_assigned[idx]) {
-                rd_kafka_message_destroy(k->held);
-                k->held = NULL;
-            } else if (push_msg(k, k->held, idx)) {
-                rd_kafka_message_destroy(k->held);
-                k->held = NULL;
+        if (t->held != NULL) {
+            rd_kafka_message_t *h = t->held;
+            t->held = NULL;
+            if (!on_message(t, h)) {
+                t->held = h;
             }
         }
-        if (k->held == NULL && k->paused && sl_ring_used(k->ring) < sl_ring_capacity(k->ring) / 2) {
-            pause_all(k, false);
+        if (t->held == NULL && t->paused && sl_ring_used(t->ring) < sl_ring_capacity(t->ring) / 2) {
+            pause_own(t, false);
         }
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, k->held != NULL ? 20 : 100);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, t->held != NULL ? 20 : 100);
         if (m != NULL) {
-            if (k->held != NULL && m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            if (t->held != NULL && m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 /* Fetched before the pause took effect: wait for room for the held one. */
-                while (k->held != NULL && !atomic_load(&k->closing)) {
-                    int idx = index_of_msg(k, k->held);
-                    if (idx < 0 || !k->k_assigned[idx] || push_msg(k, k->held, idx)) {
-                        rd_kafka_message_destroy(k->held);
-                        k->held = NULL;
-                    } else {
+                while (t->held != NULL && !atomic_load(&k->closing)) {
+                    rd_kafka_message_t *h = t->held;
+                    t->held = NULL;
+                    if (!on_message(t, h)) {
+                        t->held = h;
                         nap_ms(5);
                     }
                 }
@@ -833,14 +1155,20 @@ static void *consumer_main(void *arg)
                 rd_kafka_message_destroy(m);
                 break;
             }
-            on_message(k, m);
+            if (!on_message(t, m)) {
+                t->held = m;
+                pause_own(t, true);
+            }
             /* Drain what is already there without waiting. */
-            for (int i = 0; i < 1024 && k->held == NULL; i++) {
+            for (int i = 0; i < 1024 && t->held == NULL; i++) {
                 m = rd_kafka_consumer_poll(k->rk, 0);
                 if (m == NULL) {
                     break;
                 }
-                on_message(k, m);
+                if (!on_message(t, m)) {
+                    t->held = m;
+                    pause_own(t, true);
+                }
             }
         }
         probe(k);
@@ -850,9 +1178,9 @@ static void *consumer_main(void *arg)
             update_lag(k);
         }
     }
-    if (k->held != NULL) {
-        rd_kafka_message_destroy(k->held);
-        k->held = NULL;
+    if (t->held != NULL) {
+        rd_kafka_message_destroy(t->held);
+        t->held = NULL;
     }
     /* Leave the group now: the partitions move to other replicas at once. */
     rd_kafka_resp_err_t e = rd_kafka_consumer_close(k->rk);
@@ -863,6 +1191,42 @@ static void *consumer_main(void *arg)
     return NULL;
 }
 
+/* Threads > 0: their own queue, fed by their partitions' queues. */
+static void *worker_main(void *arg)
+{
+    struct kthr *t = arg;
+    struct ksrc *k = t->k;
+    sl_thread_name("sl-kafka-%d", t->id);
+    while (!atomic_load(&k->closing)) {
+        drain_mail(t);
+        while (t->ibatch < t->nbatch) {
+            rd_kafka_message_t *m = t->batch[t->ibatch];
+            if (m != NULL && !on_message(t, m)) {
+                break;
+            }
+            t->batch[t->ibatch++] = NULL;
+        }
+        if (t->ibatch < t->nbatch) {
+            pause_own(t, true);
+            nap_ms(5); /* paused: waits for the source thread to make room */
+            continue;
+        }
+        t->nbatch = t->ibatch = 0;
+        if (t->paused && sl_ring_used(t->ring) < sl_ring_capacity(t->ring) / 2) {
+            pause_own(t, false);
+        }
+        ssize_t n = rd_kafka_consume_batch_queue(t->q, 100, t->batch, BATCH_MAX);
+        t->nbatch = n > 0 ? (int)n : 0;
+    }
+    for (int i = t->ibatch; i < t->nbatch; i++) {
+        if (t->batch[i] != NULL) {
+            rd_kafka_message_destroy(t->batch[i]);
+        }
+    }
+    t->nbatch = t->ibatch = 0;
+    return NULL;
+}
+
 /* ---- open ---- */
 
 static void ksrc_free(struct ksrc *k)
@@ -870,14 +1234,42 @@ static void ksrc_free(struct ksrc *k)
     if (k == NULL) {
         return;
     }
-    if (k->thr_started) {
-        atomic_store(&k->closing, true);
-        sl_waiter_kick(&k->wprod);
-        pthread_join(k->thr, NULL);
+    atomic_store(&k->closing, true);
+    for (int i = 0; i < k->nthr; i++) {
+        struct kthr *t = &k->thr[i];
+        if (t->started) {
+            sl_waiter_kick(&t->wprod);
+            if (t->q != NULL) {
+                rd_kafka_queue_yield(t->q);
+            }
+            pthread_join(t->thr, NULL);
+        }
+    }
+    for (int i = 0; i < k->nthr; i++) {
+        struct kthr *t = &k->thr[i];
+        if (t->q != NULL) {
+            rd_kafka_queue_destroy(t->q);
+        }
     }
     if (k->rk != NULL) {
         rd_kafka_destroy(k->rk);
     }
+    for (int i = 0; i < k->nthr; i++) {
+        struct kthr *t = &k->thr[i];
+        sl_ring_spsc_free(t->ring);
+        if (t->dec != NULL) {
+            sl_decoder_free(t->dec);
+        }
+        free(t->scratch);
+        free(t->vals);
+        free(t->batch);
+        free(t->mail);
+        free(t->spare);
+        free(t->out);
+        pthread_mutex_destroy(&t->mlock);
+    }
+    free(k->thr);
+    free(k->rings);
     if (k->assignment != NULL) {
         rd_kafka_topic_partition_list_destroy(k->assignment);
     }
@@ -888,10 +1280,11 @@ static void ksrc_free(struct ksrc *k)
     free(k->k_assigned);
     free(k->k_behind);
     free(k->k_seen);
+    free(k->k_live);
     free(k->sp);
+    free(k->row);
     free(k->brokers);
     free(k->group);
-    sl_ring_spsc_free(k->ring);
     pthread_mutex_destroy(&k->why_lock);
     free(k);
 }
@@ -1072,8 +1465,8 @@ static int ksrc_open(const struct sl_source *src, void **ret_state, int *ret_par
     k->lim_err = (struct sl_log_limit)SL_LOG_LIMIT_INIT;
     k->lim_unknown = (struct sl_log_limit)SL_LOG_LIMIT_INIT;
     k->lim_pause = (struct sl_log_limit)SL_LOG_LIMIT_INIT;
+    k->lim_misrouted = (struct sl_log_limit)SL_LOG_LIMIT_INIT;
     sl_waiter_init(&k->wcons, SL_WAITER_SPIN_DEFAULT);
-    sl_waiter_init(&k->wprod, SL_WAITER_SPIN_DEFAULT);
     atomic_init(&k->healthy, true);
     snprintf(k->why, sizeof(k->why), "joining the consumer group");
     k->brokers = strdup(sl_options_str(o, "brokers"));
@@ -1140,20 +1533,49 @@ static int ksrc_open(const struct sl_source *src, void **ret_state, int *ret_par
     k->k_assigned = sl_xcalloc((size_t)k->nparts, sizeof(bool));
     k->k_behind = sl_xcalloc((size_t)k->nparts, sizeof(bool));
     k->k_seen = sl_xcalloc((size_t)k->nparts, sizeof(bool));
+    k->k_live = sl_xcalloc((size_t)k->nparts, sizeof(bool));
     k->sp = sl_xcalloc((size_t)k->nparts, sizeof(*k->sp));
+    k->row = sl_xcalloc((size_t)src->ncols + 1, sizeof(*k->row));
     for (int i = 0; i < k->nparts; i++) {
         k->sp[i].rec_done = k->sp[i].rec_wm = k->sp[i].rec_hi = SL_POS_NONE;
     }
 
-    size_t largest = sizeof(struct kdata) + KEY_MAX + k->max_msg + 1 + 16;
+    /* Consumer threads: no more than partitions (a thread without one would idle). */
+    int64_t nthr = sl_options_int(o, "consumer_threads", 2);
+    k->nthr = (int)(nthr < 1 ? 1 : nthr > k->nparts ? k->nparts : nthr);
+    k->thr = sl_xcalloc((size_t)k->nthr, sizeof(*k->thr));
+    k->rings = sl_xcalloc((size_t)k->nthr, sizeof(*k->rings));
+    for (int i = 0; i < k->nthr; i++) {
+        pthread_mutex_init(&k->thr[i].mlock, NULL);
+    }
+    size_t largest = sizeof(struct kdata) + KEY_MAX + k->max_msg + 1 +
+                     (size_t)src->ncols * sizeof(struct sl_value) + k->max_msg + 16;
     size_t cap = pow2_at_least(2 * largest + 2 * CTL_RESERVE);
     if (cap < ((size_t)16 << 20)) {
         cap = (size_t)16 << 20;
     }
-    r = sl_ring_spsc_new(cap, &k->wcons, &k->wprod, &k->ring);
-    if (r < 0) {
-        sl_err_set(err, r, "source %s: cannot create its ring", src->name);
-        goto fail;
+    for (int i = 0; i < k->nthr; i++) {
+        struct kthr *t = &k->thr[i];
+        t->k = k;
+        t->id = i;
+        sl_waiter_init(&t->wprod, SL_WAITER_SPIN_DEFAULT);
+        r = sl_ring_spsc_new(cap, &k->wcons, &t->wprod, &t->ring);
+        if (r < 0) {
+            sl_err_set(err, r, "source %s: cannot create its ring", src->name);
+            goto fail;
+        }
+        k->rings[i] = t->ring;
+        r = sl_decoder_for_source(src, &t->dec, &t->scratch_cap);
+        if (r < 0) {
+            sl_err_set(err, r, "source %s: cannot create a decoder", src->name);
+            goto fail;
+        }
+        t->scratch = sl_xcalloc(1, t->scratch_cap);
+        t->vals = sl_xcalloc((size_t)src->ncols + 1, sizeof(*t->vals));
+        if (i > 0) {
+            t->q = rd_kafka_queue_new(k->rk);
+            t->batch = sl_xcalloc(BATCH_MAX, sizeof(*t->batch));
+        }
     }
 
     /* Subscribe to the resolved names: a regular expression resolved at open keeps the
@@ -1169,18 +1591,23 @@ static int ksrc_open(const struct sl_source *src, void **ret_state, int *ret_par
                        rd_kafka_err2str(e));
         goto fail;
     }
-    r = pthread_create(&k->thr, NULL, consumer_main, k);
-    if (r != 0) {
-        r = sl_err_set(err, -r, "source %s: cannot start its consumer thread", src->name);
-        goto fail;
+    for (int i = k->nthr - 1; i >= 0; i--) {
+        struct kthr *t = &k->thr[i];
+        r = pthread_create(&t->thr, NULL, i == 0 ? consumer_main : worker_main, t);
+        if (r != 0) {
+            r = sl_err_set(err, -r, "source %s: cannot start its consumer thread", src->name);
+            goto fail;
+        }
+        t->started = true;
     }
-    k->thr_started = true;
     sl_log(SL_LOG_INFO, "kafka",
-           "source %s: %d topic(s), %d partition(s), group %s, brokers %s, start %s", src->name,
-           k->ntopics, k->nparts, k->group, k->brokers,
+           "source %s: %d topic(s), %d partition(s), group %s, brokers %s, start %s, %d "
+           "consumer thread(s)",
+           src->name, k->ntopics, k->nparts, k->group, k->brokers,
            k->start == START_EARLIEST ? "earliest"
            : k->start == START_LATEST ? "latest"
-                                      : "committed");
+                                      : "committed",
+           k->nthr);
     *ret_state = k;
     *ret_partitions = k->nparts;
     return 0;
@@ -1194,10 +1621,13 @@ fail:
 
 /* ---- source thread ---- */
 
-static void do_ctl(struct ksrc *k, struct sl_src_io *io, const struct kctl *c)
+static void do_ctl(struct ksrc *k, struct kthr *t, struct sl_src_io *io, const struct kctl *c)
 {
     if (c->kind == K_SYNC) {
-        atomic_store_explicit(&k->synced, (uint64_t)c->a, memory_order_release);
+        atomic_store_explicit(&t->synced, (uint64_t)c->a, memory_order_release);
+        return;
+    }
+    if (c->kind == K_BEGIN || c->kind == K_END) {
         return;
     }
     if (c->part < 0 || c->part >= k->nparts) {
@@ -1206,6 +1636,12 @@ static void do_ctl(struct ksrc *k, struct sl_src_io *io, const struct kctl *c)
     struct spart *p = &k->sp[c->part];
     switch (c->kind) {
     case K_RESUME:
+        if (sl_log_enabled(SL_LOG_DEBUG)) {
+            sl_log(SL_LOG_DEBUG, "kafka",
+                   "source %s: partition %d resumes at %" PRId64 ": done=%" PRId64 " wm=%" PRId64
+                   " hi=%" PRId64,
+                   k->src->name, c->part, c->d, c->a, c->b, c->c);
+        }
         p->assigned = true;
         p->has_rec = true;
         p->rec_done = c->a;
@@ -1242,20 +1678,40 @@ static void do_ctl(struct ksrc *k, struct sl_src_io *io, const struct kctl *c)
     }
 }
 
-static int ksrc_poll(void *state, struct sl_src_io *io, int timeout_ms)
+/* A decoded record's values, with their TEXT pointers back into the record. */
+static void rebuild_row(struct ksrc *k, const struct kdata *h, const char *payload)
 {
-    struct ksrc *k = state;
+    size_t nvals = (size_t)k->src->ncols;
+    const char *vp = payload + h->payload_len;
+    const char *extra = vp + nvals * sizeof(struct sl_value);
+    memcpy(k->row, vp, nvals * sizeof(struct sl_value));
+    for (size_t c = 0; c < nvals; c++) {
+        struct sl_value *v = &k->row[c];
+        if (v->type == SL_TYPE_TEXT && !v->null) {
+            v->u.s = (v->pad[0] == VAL_IN_PAYLOAD ? payload : extra) + v->u.i;
+            v->pad[0] = 0;
+        }
+    }
+}
+
+/* Drains up to max records of thread t's ring; returns how many. */
+static int drain_ring(struct ksrc *k, struct kthr *t, struct sl_src_io *io, int max)
+{
     int n = 0;
     const void *p;
     size_t len;
-    while (n < DRAIN_MAX && (p = sl_ring_spsc_peek(k->ring, &len)) != NULL) {
+    while (n < max && (p = sl_ring_spsc_peek(t->ring, &len)) != NULL) {
         uint32_t kind;
         memcpy(&kind, p, sizeof(kind));
         n++;
         if (kind != K_DATA) {
             struct kctl c;
             memcpy(&c, p, sizeof(c));
-            do_ctl(k, io, &c);
+            if (c.kind == K_BEGIN && k->nthr > 1) {
+                t->fenced = true; /* see route_ctl */
+                break;
+            }
+            do_ctl(k, t, io, &c);
             continue;
         }
         struct kdata h;
@@ -1263,13 +1719,14 @@ static int ksrc_poll(void *state, struct sl_src_io *io, int timeout_ms)
         if (h.part < 0 || h.part >= k->nparts || !k->sp[h.part].assigned) {
             continue;
         }
-        int t;
+        int ti;
         int32_t kp;
-        topic_of(k, h.part, &t, &kp);
+        topic_of(k, h.part, &ti, &kp);
         const char *key = (const char *)p + sizeof(h);
         size_t klen = h.key_len == UINT32_MAX ? 0 : h.key_len;
-        struct sl_msg_meta meta = {.topic = k->topics[t].name,
-                                   .topic_len = (uint32_t)k->topics[t].name_len,
+        const char *payload = key + klen;
+        struct sl_msg_meta meta = {.topic = k->topics[ti].name,
+                                   .topic_len = (uint32_t)k->topics[ti].name_len,
                                    .key = h.key_len == UINT32_MAX ? NULL : key,
                                    .key_len = (uint32_t)klen,
                                    .partition = h.part,
@@ -1279,16 +1736,76 @@ static int ksrc_poll(void *state, struct sl_src_io *io, int timeout_ms)
         if (sp->replaying && h.offset + 1 >= sp->rec_hi) {
             sp->replaying = false;
         }
-        sl_src_io_json(io, key + klen, h.payload_len, &meta);
+        if (h.decoded) {
+            rebuild_row(k, &h, payload);
+            sl_src_io_decoded(io, k->row, payload, h.payload_len, &meta);
+        } else {
+            sl_src_io_json(io, payload, h.payload_len, &meta);
+        }
         if (n % RELEASE_EVERY == 0) {
-            sl_ring_spsc_release(k->ring);
+            sl_ring_spsc_release(t->ring);
         }
     }
-    sl_ring_spsc_release(k->ring);
+    sl_ring_spsc_release(t->ring);
+    return n;
+}
+
+/* Every ring stopped at the K_BEGIN of one rebalance block: takes each ring's block to its
+ * K_END (its producer is pushing it now, so the wait is short). */
+static void take_blocks(struct ksrc *k, struct sl_src_io *io)
+{
+    for (int i = 0; i < k->nthr; i++) {
+        struct kthr *t = &k->thr[i];
+        bool end = false;
+        while (!end) {
+            const void *p;
+            size_t len;
+            p = sl_ring_spsc_peek(t->ring, &len);
+            if (p == NULL) {
+                if (atomic_load(&k->closing) || sl_src_io_stopping(io)) {
+                    break;
+                }
+                sl_ring_spsc_wait_any(&t->ring, 1, &k->wcons, 10);
+                continue;
+            }
+            struct kctl c;
+            memcpy(&c, p, sizeof(c));
+            end = c.kind == K_END;
+            if (c.kind != K_DATA) {
+                do_ctl(k, t, io, &c);
+            }
+            sl_ring_spsc_release(t->ring);
+        }
+        t->fenced = false;
+    }
+}
+
+static int ksrc_poll(void *state, struct sl_src_io *io, int timeout_ms)
+{
+    struct ksrc *k = state;
+    int n = 0, nfenced = 0;
+    int share = DRAIN_MAX / k->nthr;
+    struct sl_ring *open[THREADS_MAX];
+    size_t nopen = 0;
+    for (int i = 0; i < k->nthr; i++) {
+        struct kthr *t = &k->thr[i];
+        if (!t->fenced) {
+            n += drain_ring(k, t, io, share > 0 ? share : 1);
+        }
+        if (t->fenced) {
+            nfenced++;
+        } else {
+            open[nopen++] = t->ring;
+        }
+    }
+    if (nfenced == k->nthr) {
+        take_blocks(k, io);
+        return SL_POLL_MORE;
+    }
     if (n > 0) {
         return SL_POLL_MORE;
     }
-    sl_ring_spsc_wait_any(&k->ring, 1, &k->wcons, timeout_ms);
+    sl_ring_spsc_wait_any(open, nopen, &k->wcons, timeout_ms);
     return SL_POLL_IDLE;
 }
 
@@ -1301,8 +1818,8 @@ static int ksrc_commit(void *state, const struct sl_commit *c)
     for (int i = 0; i < n; i++) {
         struct spart *p = &k->sp[i];
         const struct sl_commit_part *cp = &c->parts[i];
-        if (!p->assigned || cp->hi == SL_POS_NONE) {
-            continue; /* never read here: its last record stays as it is */
+        if (!p->assigned || cp->hi == SL_POS_NONE || cp->replaying) {
+            continue; /* never read or still replaying here: its last record stays */
         }
         int64_t hi = cp->hi, wm = cp->wm, start = cp->start;
         /* Never move a record back: while a replay has not reached the recorded hi, the
@@ -1333,6 +1850,11 @@ static int ksrc_commit(void *state, const struct sl_commit *c)
         }
         memcpy(tp->metadata, md, mlen);
         tp->metadata_size = mlen;
+        if (sl_log_enabled(SL_LOG_DEBUG)) {
+            sl_log(SL_LOG_DEBUG, "kafka",
+                   "source %s: marker %" PRIu64 ": %s [%d] at %" PRId64 " with %.*s", k->src->name,
+                   c->seq, k->topics[t].name, (int)kp, start, (int)mlen, md);
+        }
     }
     if (l->cnt == 0) {
         if (sl_log_enabled(SL_LOG_DEBUG)) {
@@ -1423,7 +1945,12 @@ static double get_ready(void *ud)
 
 static double get_queue(void *ud)
 {
-    return (double)sl_ring_used(((struct ksrc *)ud)->ring);
+    struct ksrc *k = ud;
+    size_t used = 0;
+    for (int i = 0; i < k->nthr; i++) {
+        used += sl_ring_used(k->thr[i].ring);
+    }
+    return (double)used;
 }
 
 static int ksrc_metrics(void *state, struct sl_metrics *mt, const char *source, struct sl_err *err)

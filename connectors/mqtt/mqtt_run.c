@@ -449,6 +449,7 @@ static void *net_main(void *arg)
 {
     struct msrc *m = arg;
     int backoff = BACKOFF_MIN_MS;
+    sl_thread_name("sl-mqtt");
     while (!atomic_load(&m->closing)) {
         errno = 0;
         int rc = mosquitto_connect_bind_v5(m->mosq, m->host, m->port, m->keepalive_s, NULL,
@@ -906,13 +907,25 @@ static int msrc_commit(void *state, const struct sl_commit *c)
         return -errno;
     }
     int64_t lo = INT64_MAX;
-    if (c->done == SL_POS_NONE) {
+    /* done never goes back: a shutdown during the replay at start commits before the
+     * restore marker, with nothing fired yet in this process. */
+    int64_t done = c->done;
+    if (m->rdone != SL_POS_NONE && (done == SL_POS_NONE || done < m->rdone)) {
+        done = m->rdone;
+    }
+    if (done == SL_POS_NONE) {
         fprintf(f, "sluice:1 done=-\n");
     } else {
-        fprintf(f, "sluice:1 done=%lld\n", (long long)c->done);
+        fprintf(f, "sluice:1 done=%lld\n", (long long)done);
     }
     for (int i = 0; i < c->nparts && i < m->nf; i++) {
+        struct sl_commit_part kept;
         const struct sl_commit_part *p = &c->parts[i];
+        if (p->replaying && m->rhi != NULL && m->rhi[i] != SL_POS_NONE) {
+            /* Still replaying: the record it resumed from stays. */
+            kept = (struct sl_commit_part){.start = m->rstart[i], .hi = m->rhi[i], .wm = m->rwm[i]};
+            p = &kept;
+        }
         if (p->hi == SL_POS_NONE) {
             continue;
         }

@@ -435,12 +435,13 @@ def case_faults(mock, redis):
 
 
 # ---------------------------------------------------------------- kill
-def kill_run(mock, redis, name, replicas, chunks=10, per_chunk=300):
+def kill_run(mock, redis, name, replicas, chunks=10, per_chunk=300, threads=None):
     topic = name
     mock.topic(topic, 4)
     evs = make_keyed_stream(chunks * per_chunk, 16, T0, 97, seed=len(name))
     rnd = random.Random(7 + replicas)
-    sql = tumble_sql(name, mock.boot, topic, redis.url(), name[0])
+    sql = tumble_sql(name, mock.boot, topic, redis.url(), name[0],
+                     extra="" if threads is None else ", consumer_threads = '%d'" % threads)
     reps = [Sluice("%s-%d" % (name, i), sql).start() for i in range(replicas)]
     kills = 0
     for c in range(chunks):
@@ -467,6 +468,10 @@ def kill_run(mock, redis, name, replicas, chunks=10, per_chunk=300):
     check(resumed > 0, "%s: restarts resumed from commit records" % name)
     for r in reps:
         check(r.stop() == 0, "%s: SIGTERM exits 0" % name)
+        check("wrong consumer thread" not in r.log(), "%s: no misrouted message" % name)
+        if threads is not None:
+            check("%d consumer thread(s)" % threads in r.log(),
+                  "%s: %d consumer threads started" % (name, threads))
     print("%s: %d events, %d windows, %d kills, %d partition resumes: %s" % (
         name, len(evs), len(acc), kills, resumed, "exact" if ok else "DIFFERENT"), flush=True)
 
@@ -481,6 +486,133 @@ def case_kill20(mock, redis):
 
 def case_replicas(mock, redis):
     kill_run(mock, redis, "replicas", 2)
+
+
+def case_kill1(mock, redis):
+    """The kill test with one consumer thread (the others run the default, two), reading
+    every partition through librdkafka's consumer queue."""
+    kill_run(mock, redis, "onethread", 1, threads=1)  # keys o:*
+
+
+def case_treplicas(mock, redis):
+    """Two replicas of three consumer threads each (thread 0 owns partitions 0 and 3, the
+    others one each), one killed after every chunk: partitions move between replicas and so
+    between threads, with their replay."""
+    kill_run(mock, redis, "ureplicas", 2, threads=3)
+
+
+# ---------------------------------------------------------------- threads
+def case_threads(mock, redis):
+    """consumer_threads = 3 on 4 partitions: every message once, in partition order (the
+    per-event rows carry each message's offset, compared with kcat's view), windows exact;
+    a second replica joins and leaves, so partitions are revoked from and assigned to the
+    threads while they run; a stuck sink pauses every thread's partitions and nothing is
+    lost."""
+    mock.topic("threads", 4)
+    evs = make_keyed_stream(2000, 16, T0, 50, seed=3)
+    kcat_produce(mock, "threads", as_lines(evs))
+    out = os.path.join(work, "threads-events.jsonl")
+    sql = tumble_sql("threads", mock.boot, "threads", redis.url(), "t", size="10",
+                     extra=", consumer_threads = '3'") + """
+CREATE SINK pe WITH (connector = 'file', path = '%s') AS
+SELECT _partition AS p, _offset AS o, _key AS k, dev, ts, v FROM ev;
+""" % out
+    s = Sluice("threads", sql).start()
+
+    def rows():
+        if not os.path.exists(out):
+            return []
+        with open(out) as f:
+            return [json.loads(x) for x in f if x.strip()]
+    truth = kcat_read(mock, "threads")
+    wait_for(lambda: len(rows()) >= len(truth), "threads: every message as a per-event row")
+    got = rows()
+    check(len(got) == len(truth), "threads: %d rows for %d messages" % (len(got), len(truth)))
+    check(sorted((r["p"], r["o"], r["k"], r["v"]) for r in got) ==
+          sorted((p, o, k, json.loads(v)["v"]) for p, o, k, v in truth),
+          "threads: rows equal kcat's view of the topic")
+    last = {}
+    ordered = True
+    for r in got:  # one file, written in the order the source thread handed rows on
+        ordered = ordered and r["o"] > last.get(r["p"], -1)
+        last[r["p"]] = r["o"]
+    check(ordered, "threads: each partition's messages in offset order")
+    check("3 consumer thread(s)" in s.log(), "threads: three consumer threads started")
+    # A replica with two threads joins and leaves while more events arrive.
+    b = Sluice("threads-b", sql.replace(out, out + ".b").replace("threads = '3'", "threads = '2'"))
+    b.start()
+    wait_for(lambda: b.assigned() and s.assigned()[-1] != "4", "threads: the replicas share",
+             timeout=90)
+    more = make_keyed_stream(2000, 16, T0 + 2000 * 50, 50, seed=4)
+    kcat_produce(mock, "threads", as_lines(more))
+    check(b.stop() == 0, "threads: the second replica exits 0")
+    wait_for(lambda: s.assigned()[-1] == "4", "threads: the first replica gets all 4 back",
+             timeout=90)
+    sentinels(mock, "threads", 4, T0 + 7_200_000)
+    acc, _ = tumble_oracle(evs + more, 10_000)
+    wait_equal(redis, "t:*", expect_tumble(acc, "t"), "threads: TUMBLE rows in Redis")
+    for x in (s, b):
+        check("wrong consumer thread" not in x.log() and " error " not in x.log(),
+              "threads: no error lines (%s)" % x.dir)
+    check(s.stop() == 0, "threads: SIGTERM exits 0")
+
+    # Backpressure with two threads (a ring each, 16 MiB): a stuck sink pauses the
+    # partitions of every thread, and nothing is lost or read twice. Eight partitions: the
+    # mock keeps about 5 MB of each.
+    mock.topic("tpause", 8)
+    n = 100000
+    lines = [("k%d" % (i % 64), json.dumps({"dev": "k%d" % (i % 64), "ts": T0 + i, "v": i,
+                                            "pad": "y" * (100 + i % 300)}))
+             for i in range(n)]
+    kcat_produce(mock, "tpause", lines)
+    sql = """
+CREATE SOURCE ev (dev TEXT, ts TIMESTAMP, v BIGINT, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH (connector = 'kafka', brokers = '%s', topic = 'tpause', group_id = 'g-tpause',
+      idle_timeout = '1h', consumer_threads = '2');
+CREATE SINK pe WITH (connector = 'redis', url = '%s', type = 'hash', key = 'tp:{v}') AS
+SELECT v, dev FROM ev;
+""" % (mock.boot, redis.url())
+    redis.cli("CLIENT", "PAUSE", "8000", "WRITE")
+    p = Sluice("tpause", sql).start()
+    wait_for(lambda: p.metric("sluice_kafka_pauses_total", source="ev") >= 1,
+             "threads: partitions paused while the sink is stuck", timeout=60)
+    wait_for(lambda: len(redis.cli("KEYS", "tp:*").split()) >= n,
+             "threads: every event delivered after the sink recovers", timeout=180)
+    check(p.metric("sluice_source_events_total", source="ev") == n, "threads: each event once")
+    check(p.stop() == 0, "threads: SIGTERM exits 0 after the pause")
+
+
+# ---------------------------------------------------------------- stop during replay
+def case_replay_stop(mock, redis):
+    """SIGTERM while a resumed partition has not replayed anything yet (its fetches fail):
+    the final commit must keep that partition's record, not record its hi as the replay
+    start, or the next run would never replay the open window's events (a bug the threads
+    case found: a replica stopped 70 ms after its assignment)."""
+    mock.topic("rstop", 1)
+    evs = make_keyed_stream(600, 4, T0, 20, seed=5)  # 12 s of events: windows of 1 h
+    kcat_produce(mock, "rstop", as_lines(evs))
+    sql = tumble_sql("rstop", mock.boot, "rstop", redis.url(), "r", size="3600")
+    a = Sluice("rstop", sql, args=["--log-level", "debug"]).start()
+    wait_for(lambda: a.metric("sluice_source_events_total", source="ev") == len(evs),
+             "replay_stop: first run read everything")
+    wait_for(lambda: re.search(r"\[0\] at 0 with sluice:1;done=-?\d*;wm=\d+;hi=600",
+                               a.log()), "replay_stop: the open window's record committed")
+    check(a.stop() == 0, "replay_stop: first run exits 0")
+    # Fetch requests (API key 1) fail with REQUEST_TIMED_OUT for a while: the second run
+    # resumes the partition but reads nothing of its replay before it is stopped.
+    mock.cmd("err 1 40 7")
+    a.start()
+    wait_for(lambda: "resumes at 0" in a.log(since_start=True), "replay_stop: resumed")
+    check(a.metric("sluice_source_events_total", source="ev") == 0,
+          "replay_stop: nothing replayed yet when stopped")
+    check(a.stop() == 0, "replay_stop: second run exits 0")
+    check(not re.search(r"\[0\] at [1-9]", a.log(since_start=True)),
+          "replay_stop: the partition's record was not moved past its replay")
+    sentinels(mock, "rstop", 1, T0 + 7_200_000)
+    a.start()
+    acc, _ = tumble_oracle(evs, 3_600_000)
+    wait_equal(redis, "r:*", expect_tumble(acc, "r"), "replay_stop: the window is exact")
+    check(a.stop() == 0, "replay_stop: third run exits 0")
 
 
 # ---------------------------------------------------------------- late
@@ -584,7 +716,7 @@ def case_pause(mock, redis):
     sql = """
 CREATE SOURCE ev (dev TEXT, ts TIMESTAMP, v BIGINT, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
 WITH (connector = 'kafka', brokers = '%s', topic = 'pause', group_id = 'g-pause',
-      idle_timeout = '1h');
+      idle_timeout = '1h', consumer_threads = '1');
 CREATE SINK pe WITH (connector = 'redis', url = '%s', type = 'hash', key = 'pe:{v}') AS
 SELECT v, dev FROM ev;
 """ % (mock.boot, redis.url())
@@ -606,7 +738,8 @@ SELECT v, dev FROM ev;
 signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # so finally runs
 # replicas: run on its own (ctest -L pending) until the engine lets the watermark go back on
 # a rebalance.
-ALL = ["basic", "props", "faults", "kill", "late", "idle", "pause"]
+ALL = ["basic", "props", "faults", "kill", "late", "idle", "pause", "threads", "kill1",
+       "replay_stop"]
 try:
     mock = Mock()
     redis = Redis("redis")
