@@ -1090,11 +1090,11 @@ static bool on_message(struct kthr *t, rd_kafka_message_t *m)
     int idx = index_of_msg(t, m);
     if (idx >= 0 && owner(k, idx) != t) {
         /* Never seen: partition queues are forwarded before their assignment starts. Out of
-         * its owner's ring the order could not be kept, so it is dropped and not committed
-         * past (the commit is by the owner's positions); a restart reads it. */
+         * its owner's ring its order could not be kept, so it is dropped, and lost once the
+         * owner commits past it: said loudly, with the way out. */
         sl_log_limited(&k->lim_misrouted, 60, SL_LOG_ERROR, "kafka",
-                       "source %s: %s [%d]: a message reached the wrong consumer thread; "
-                       "dropped (it is read again after a restart)",
+                       "source %s: %s [%d]: a message reached the wrong consumer thread and "
+                       "was dropped; set consumer_threads = '1' and report this",
                        k->src->name, rd_kafka_topic_name(m->rkt), (int)m->partition);
         rd_kafka_message_destroy(m);
         return true;
