@@ -559,27 +559,7 @@ SELECT _partition AS p, _offset AS o, _key AS k, dev, ts, v FROM ev;
     # Backpressure with two threads (a ring each, 16 MiB): a stuck sink pauses the
     # partitions of every thread, and nothing is lost or read twice. Eight partitions: the
     # mock keeps about 5 MB of each.
-    mock.topic("tpause", 8)
-    n = 100000
-    lines = [("k%d" % (i % 64), json.dumps({"dev": "k%d" % (i % 64), "ts": T0 + i, "v": i,
-                                            "pad": "y" * (100 + i % 300)}))
-             for i in range(n)]
-    kcat_produce(mock, "tpause", lines)
-    sql = """
-CREATE SOURCE ev (dev TEXT, ts TIMESTAMP, v BIGINT, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
-WITH (connector = 'kafka', brokers = '%s', topic = 'tpause', group_id = 'g-tpause',
-      idle_timeout = '1h', consumer_threads = '2');
-CREATE SINK pe WITH (connector = 'redis', url = '%s', type = 'hash', key = 'tp:{v}') AS
-SELECT v, dev FROM ev;
-""" % (mock.boot, redis.url())
-    redis.cli("CLIENT", "PAUSE", "8000", "WRITE")
-    p = Sluice("tpause", sql).start()
-    wait_for(lambda: p.metric("sluice_kafka_pauses_total", source="ev") >= 1,
-             "threads: partitions paused while the sink is stuck", timeout=60)
-    wait_for(lambda: len(redis.cli("KEYS", "tp:*").split()) >= n,
-             "threads: every event delivered after the sink recovers", timeout=180)
-    check(p.metric("sluice_source_events_total", source="ev") == n, "threads: each event once")
-    check(p.stop() == 0, "threads: SIGTERM exits 0 after the pause")
+    pause_run(mock, redis, "tpause", 8, 100000, 2, lambda i: 100 + i % 300)
 
 
 # ---------------------------------------------------------------- stop during replay
@@ -705,32 +685,40 @@ def case_idle(mock, redis):
 
 
 # ---------------------------------------------------------------- pause
-def case_pause(mock, redis):
-    mock.topic("pause", 4)
-    n = 60000
-    rnd = random.Random(9)
+def pause_run(mock, redis, name, parts, n, threads, pad):
+    """n padded events into a topic of parts partitions while Redis refuses writes for 8 s:
+    the source must pause its partitions (the rings fill), keep memory bounded, and deliver
+    every event exactly once when Redis comes back. Returns (pauses, rss while paused)."""
+    mock.topic(name, parts)
     lines = [("k%d" % (i % 64), json.dumps({"dev": "k%d" % (i % 64), "ts": T0 + i, "v": i,
-                                            "pad": "x" * rnd.randrange(100, 400)}))
+                                            "pad": "x" * pad(i)}))
              for i in range(n)]
-    kcat_produce(mock, "pause", lines)
+    kcat_produce(mock, name, lines)
     sql = """
 CREATE SOURCE ev (dev TEXT, ts TIMESTAMP, v BIGINT, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
-WITH (connector = 'kafka', brokers = '%s', topic = 'pause', group_id = 'g-pause',
-      idle_timeout = '1h', consumer_threads = '1');
-CREATE SINK pe WITH (connector = 'redis', url = '%s', type = 'hash', key = 'pe:{v}') AS
+WITH (connector = 'kafka', brokers = '%s', topic = '%s', group_id = 'g-%s',
+      idle_timeout = '1h', consumer_threads = '%d');
+CREATE SINK pe WITH (connector = 'redis', url = '%s', type = 'hash', key = '%s:{v}') AS
 SELECT v, dev FROM ev;
-""" % (mock.boot, redis.url())
+""" % (mock.boot, name, name, threads, redis.url(), name)
     redis.cli("CLIENT", "PAUSE", "8000", "WRITE")
-    s = Sluice("pause", sql).start()
+    s = Sluice(name, sql).start()
     wait_for(lambda: s.metric("sluice_kafka_pauses_total", source="ev") >= 1,
-             "pause: partitions paused while the sink is stuck", timeout=60)
+             "%s: partitions paused while the sink is stuck" % name, timeout=60)
     rss = s.metric("process_resident_memory_bytes")
-    check(rss == 0 or rss < 600 * 2**20, "pause: memory bounded (%.0f MiB)" % (rss / 2**20))
-    ok = wait_for(lambda: int(redis.cli("DBSIZE").strip() or 0) >= n,
-                  "pause: every event delivered after the sink recovers", timeout=180)
-    check(s.metric("sluice_source_events_total", source="ev") == n, "pause: each event once")
+    check(rss == 0 or rss < 600 * 2**20, "%s: memory bounded (%.0f MiB)" % (name, rss / 2**20))
+    wait_for(lambda: len(redis.cli("KEYS", name + ":*").split()) >= n,
+             "%s: every event delivered after the sink recovers" % name, timeout=180)
+    check(s.metric("sluice_source_events_total", source="ev") == n, "%s: each event once" % name)
     pauses = s.metric("sluice_kafka_pauses_total", source="ev")
-    check(s.stop() == 0, "pause: SIGTERM exits 0")
+    check(s.stop() == 0, "%s: SIGTERM exits 0" % name)
+    return pauses, rss
+
+
+def case_pause(mock, redis):
+    rnd = random.Random(9)
+    n = 60000
+    pauses, rss = pause_run(mock, redis, "pause", 4, n, 1, lambda i: rnd.randrange(100, 400))
     print("pause: %d events delivered, %d pauses, rss %.0f MiB while paused" % (
         n, pauses, rss / 2**20), flush=True)
 
