@@ -82,8 +82,16 @@ struct bucket {
     int64_t *minpos; /* per partition, smallest position folded here (tracking sources) */
 };
 
+/* A slot keeps the entry's hash beside its pointer: probes, inserts, growth and
+ * backward-shift deletes compare and move hashes without reading the entries (with a
+ * million groups each read of an entry is a cache miss). */
+struct slot {
+    uint64_t hash;
+    struct gent *g; /* NULL: empty */
+};
+
 struct table {
-    struct gent **slots;
+    struct slot *slots;
     size_t cap, n;
 };
 
@@ -202,30 +210,31 @@ static struct gent *tab_find(const struct table *t, uint64_t h, int64_t ts, cons
 {
     size_t mask = t->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
-        struct gent *g = t->slots[i];
-        if (g == NULL) {
+        const struct slot *s = &t->slots[i];
+        if (s->g == NULL) {
             return NULL;
         }
-        if (gent_eq(g, h, ts, key, keylen)) {
-            return g;
+        if (s->hash == h && gent_eq(s->g, h, ts, key, keylen)) {
+            return s->g;
         }
     }
 }
 
-static void tab_insert_raw(struct table *t, struct gent *g)
+static void tab_insert_raw(struct table *t, uint64_t h, struct gent *g)
 {
     size_t mask = t->cap - 1;
-    size_t i = g->hash & mask;
-    while (t->slots[i] != NULL) {
+    size_t i = h & mask;
+    while (t->slots[i].g != NULL) {
         i = (i + 1) & mask;
     }
-    t->slots[i] = g;
+    t->slots[i].hash = h;
+    t->slots[i].g = g;
 }
 
 static void tab_insert(struct table *t, struct gent *g)
 {
     if ((t->n + 1) * 4 > t->cap * 3) {
-        struct gent **old = t->slots;
+        struct slot *old = t->slots;
         size_t oldcap = t->cap;
         t->cap *= 2;
         /* Zeroed by writing, not by calloc: a large calloc gets fresh pages that the probes
@@ -235,13 +244,13 @@ static void tab_insert(struct table *t, struct gent *g)
         t->slots = sl_xrealloc(NULL, t->cap * sizeof(*t->slots));
         memset(t->slots, 0, t->cap * sizeof(*t->slots));
         for (size_t i = 0; i < oldcap; i++) {
-            if (old[i] != NULL) {
-                tab_insert_raw(t, old[i]);
+            if (old[i].g != NULL) {
+                tab_insert_raw(t, old[i].hash, old[i].g);
             }
         }
         free(old);
     }
-    tab_insert_raw(t, g);
+    tab_insert_raw(t, g->hash, g);
     t->n++;
 }
 
@@ -249,18 +258,18 @@ static void tab_remove(struct table *t, struct gent *g)
 {
     size_t mask = t->cap - 1;
     size_t i = g->hash & mask;
-    while (t->slots[i] != g) {
+    while (t->slots[i].g != g) {
         i = (i + 1) & mask;
     }
-    t->slots[i] = NULL;
+    t->slots[i].g = NULL;
     t->n--;
     /* Backward shift: move later entries of the cluster into the hole when allowed. */
-    for (size_t j = (i + 1) & mask; t->slots[j] != NULL; j = (j + 1) & mask) {
-        size_t home = t->slots[j]->hash & mask;
+    for (size_t j = (i + 1) & mask; t->slots[j].g != NULL; j = (j + 1) & mask) {
+        size_t home = t->slots[j].hash & mask;
         bool move = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
         if (move) {
             t->slots[i] = t->slots[j];
-            t->slots[j] = NULL;
+            t->slots[j].g = NULL;
             i = j;
         }
     }
@@ -854,11 +863,29 @@ static void hop_fire(struct sl__shard *sh, struct qrt *q, int64_t W)
         }
         q->ndirty = keep;
     }
+    /* Dropping at least half the panes: the table is cleared and the rest put back, which
+     * reads only the survivors (one deletion each would visit every dropped pane's slot
+     * and shift its cluster). */
+    size_t ndrop = 0;
+    for (int i = 0; i < drop; i++) {
+        ndrop += (size_t)q->bk[i].n;
+    }
+    bool rebuild = ndrop * 2 >= q->tab.n;
+    if (rebuild) {
+        tab_clear(&q->tab);
+        for (int i = drop; i < q->nbk; i++) {
+            for (int j = 0; j < q->bk[i].n; j++) {
+                tab_insert(&q->tab, &q->bk[i].v[j]->g);
+            }
+        }
+    }
     for (int i = 0; i < drop; i++) {
         struct bucket *b = &q->bk[i];
         for (int j = 0; j < b->n; j++) {
             struct pane *pn = b->v[j];
-            tab_remove(&q->tab, &pn->g);
+            if (!rebuild) {
+                tab_remove(&q->tab, &pn->g);
+            }
             pane_unlink(q, pn);
             state_fini(p, pn->state);
             free_key(&pn->g, pane_inl(q, pn));
@@ -1114,6 +1141,25 @@ static void session_fire(struct sl__shard *sh, struct qrt *q, int64_t W, bool si
 
 /* ---- the thread ---- */
 
+#define PREFETCH 8 /* events between an event's slot prefetch and its use */
+
+/* The table slot an event will probe first (NULL if none: sessions, markers). A function
+ * without side effects: its callers prefetch the address (GCC drops a call to a function
+ * whose only effect is a prefetch). */
+static const void *event_slot(const struct sl__shard *sh, const uint8_t *rec)
+{
+    if (rec[0] != SL_REC_EVENT) {
+        return NULL;
+    }
+    const struct sl__evrec *e = (const struct sl__evrec *)rec;
+    const struct qrt *q = &sh->q[e->query];
+    if (q->p->window == SL_WINDOW_SESSION) {
+        return NULL;
+    }
+    int64_t pstart = sl_floor_div(e->ts, q->p->slide_ms) * q->p->slide_ms;
+    return &q->tab.slots[ghash(e->keyhash, pstart) & (q->tab.cap - 1)];
+}
+
 static void handle_event(struct sl__shard *sh, const uint8_t *rec)
 {
     const struct sl__evrec *e = (const struct sl__evrec *)rec;
@@ -1142,7 +1188,7 @@ static void revoke_part(struct sl__shard *sh, struct qrt *q, int part)
         struct sgroup **empty = NULL;
         int nempty = 0, capempty = 0;
         for (size_t i = 0; i < q->tab.cap; i++) {
-            struct sgroup *g = (struct sgroup *)q->tab.slots[i];
+            struct sgroup *g = (struct sgroup *)q->tab.slots[i].g;
             if (g == NULL) {
                 continue;
             }
@@ -1215,7 +1261,7 @@ static void open_positions(struct qrt *q, int64_t *mp)
 {
     if (q->p->window == SL_WINDOW_SESSION) {
         for (size_t i = 0; i < q->tab.cap; i++) {
-            struct sgroup *g = (struct sgroup *)q->tab.slots[i];
+            struct sgroup *g = (struct sgroup *)q->tab.slots[i].g;
             for (int j = 0; g != NULL && j < g->n; j++) {
                 minpos_fold(mp, sess_minpos(q, g->v[j]), q->np);
             }
@@ -1350,18 +1396,30 @@ static void *shard_main(void *arg)
             if (c == NULL || sh->in_final[i]) {
                 continue;
             }
+            /* Records are peeked first, so that each event's table slot can be fetched
+             * from memory a few events before it is needed (with many groups the table is
+             * far larger than the caches: a miss per event otherwise). */
+            const uint8_t *recs[MAX_IN];
             int n = 0;
             const uint8_t *rec;
             uint32_t len;
             while (n < MAX_IN && (rec = sl_chan_peek(c, &len)) != NULL) {
-                if (rec[0] == SL_REC_EVENT) {
-                    handle_event(sh, rec);
-                } else if (rec[0] == SL_REC_MARKER) {
-                    handle_marker(sh, (const struct sl__marker *)rec);
-                }
-                n++;
-                if (sh->in_final[i]) {
+                recs[n++] = rec;
+                if (rec[0] == SL_REC_MARKER && ((const struct sl__marker *)rec)->final) {
                     break;
+                }
+            }
+            for (int j = 0; j < n && j < PREFETCH; j++) {
+                __builtin_prefetch(event_slot(sh, recs[j]));
+            }
+            for (int j = 0; j < n; j++) {
+                if (j + PREFETCH < n) {
+                    __builtin_prefetch(event_slot(sh, recs[j + PREFETCH]));
+                }
+                if (recs[j][0] == SL_REC_EVENT) {
+                    handle_event(sh, recs[j]);
+                } else if (recs[j][0] == SL_REC_MARKER) {
+                    handle_marker(sh, (const struct sl__marker *)recs[j]);
                 }
             }
             if (n > 0) {
@@ -1513,7 +1571,7 @@ static void qrt_fini(struct qrt *q)
     const struct sl_plan *p = q->p;
     if (p->window == SL_WINDOW_SESSION) {
         for (size_t i = 0; i < q->tab.cap; i++) {
-            struct sgroup *g = (struct sgroup *)q->tab.slots[i];
+            struct sgroup *g = (struct sgroup *)q->tab.slots[i].g;
             if (g == NULL) {
                 continue;
             }
