@@ -116,7 +116,8 @@ struct sl__evrec {
     uint64_t pos;  /* partition << 48 | offset */
 };
 
-/* Shard/source -> sink: one result row. Followed by keylen key bytes (padded to 8), then
+/* Shard/source -> sink: one result row. Followed by its id when has_id (SL__ROWREC_ID
+ * bytes), then keylen key bytes (padded to 8), then
  * bloblen bytes of sketch (padded to 8; the Redis HyperLogLog for hll_key), then nout
  * struct sl_value (TEXT as offsets from the record start), then TEXT bytes. */
 struct sl__rowrec {
@@ -124,14 +125,25 @@ struct sl__rowrec {
     uint8_t is_final;
     uint16_t nkeys;
     uint16_t nout;
-    uint16_t pad;
+    uint16_t has_id; /* the row id (33 bytes with its NUL, 40 in the record) follows */
     uint32_t keylen;
     uint32_t bloblen;
     int64_t rev;
     int64_t wstart, wend;
-    char id[33];
-    char pad3[7];
 };
+
+#define SL__ROWREC_ID 40 /* bytes of a row id in a record */
+
+/* The row's id ("" when its query computes none) and its key bytes. */
+static inline const char *sl__rowrec_id(const struct sl__rowrec *r)
+{
+    return r->has_id ? (const char *)(r + 1) : "";
+}
+
+static inline const uint8_t *sl__rowrec_key(const struct sl__rowrec *r)
+{
+    return (const uint8_t *)(r + 1) + (r->has_id ? SL__ROWREC_ID : 0);
+}
 
 struct sl__srcrt;
 struct sl__shard;

@@ -236,6 +236,38 @@ int sl_key_cmp(const uint8_t *a, const uint8_t *b, int n)
     return 0;
 }
 
+void sl_key_prefix(const uint8_t *key, int n, uint64_t out[2])
+{
+    out[0] = out[1] = 0;
+    if (n == 0 || (key[0] & 0x80)) {
+        return; /* NULL sorts first: zero is the least */
+    }
+    switch (key[0]) {
+    case SL_TYPE_TEXT: {
+        uint32_t len;
+        memcpy(&len, key + 1, 4);
+        uint8_t b[16] = {0};
+        memcpy(b, key + 5, len < 16 ? len : 16);
+        /* Zero padding orders a string before its extensions, as sl_key_cmp does; a
+         * string ending in zero bytes ties with its prefix and is left to sl_key_cmp. */
+        uint64_t w[2];
+        memcpy(w, b, 16);
+        out[0] = __builtin_bswap64(w[0]);
+        out[1] = __builtin_bswap64(w[1]);
+        break;
+    }
+    case SL_TYPE_BIGINT:
+    case SL_TYPE_TIMESTAMP: {
+        int64_t v;
+        memcpy(&v, key + 1, 8);
+        out[0] = (uint64_t)v ^ (UINT64_C(1) << 63); /* signed order as unsigned */
+        break;
+    }
+    default:
+        break; /* BOOLEAN, DOUBLE (-0 = 0, NaN): left to sl_key_cmp */
+    }
+}
+
 static inline uint64_t rd64(const uint8_t *p)
 {
     uint64_t v;

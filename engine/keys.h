@@ -27,6 +27,12 @@ size_t sl_key_decode(const uint8_t *key, int n, struct sl_value *ret_vals);
 int sl_value_cmp(const struct sl_value *a, const struct sl_value *b);
 int sl_key_cmp(const uint8_t *a, const uint8_t *b, int n);
 
+/* Two words summarising an encoded key of n values (n >= 0) for sorting: where the words of
+ * two keys differ, their unsigned order is sl_key_cmp's; equal words say nothing. They hold
+ * the first value when it is TEXT (its first 16 bytes, zero-padded) or BIGINT/TIMESTAMP, and
+ * are zero otherwise. */
+void sl_key_prefix(const uint8_t *key, int n, uint64_t out[2]);
+
 /* 64-bit hash of bytes (wyhash-style mixing); seed distinguishes uses. */
 uint64_t sl_hash_bytes(const void *p, size_t len, uint64_t seed);
 

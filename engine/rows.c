@@ -44,8 +44,9 @@ bool sl__queue_row(struct sl_chan *c, const struct sl__rowout *o, const atomic_b
             text += o->out[i].len;
         }
     }
-    size_t len = pad8(sizeof(struct sl__rowrec) + pad8(o->keylen) + pad8(o->bloblen) +
-                      (size_t)o->nout * sizeof(struct sl_value) + text);
+    bool has_id = o->id != NULL && o->id[0] != 0;
+    size_t len = pad8(sizeof(struct sl__rowrec) + (has_id ? SL__ROWREC_ID : 0) + pad8(o->keylen) +
+                      pad8(o->bloblen) + (size_t)o->nout * sizeof(struct sl_value) + text);
     uint8_t *rec = sl_chan_reserve(c, (uint32_t)len, stop);
     if (rec == NULL) {
         return false;
@@ -61,8 +62,12 @@ bool sl__queue_row(struct sl_chan *c, const struct sl__rowout *o, const atomic_b
     r->rev = o->rev;
     r->wstart = o->wstart;
     r->wend = o->wend;
-    memcpy(r->id, o->id, 33);
+    r->has_id = has_id;
     uint8_t *kp = rec + sizeof(*r);
+    if (has_id) {
+        memcpy(kp, o->id, 33);
+        kp += SL__ROWREC_ID;
+    }
     if (o->keylen > 0) {
         memcpy(kp, o->key, o->keylen);
     }

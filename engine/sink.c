@@ -20,9 +20,31 @@
 #include "engine.h"
 #include "keys.h"
 
+/* Copies of rows held for a later batch (or for linger) live in chunks: rows are copied in
+ * arrival order and released in the same order, so a chunk is freed once its last row is
+ * released, without a malloc and free per row. */
+struct chunk {
+    struct chunk *next;
+    size_t used, cap;
+    uint64_t live; /* rows in it not yet released */
+    _Alignas(8) uint8_t data[];
+};
+
+#define CHUNK_MIN ((size_t)64 << 10)
+#define CHUNK_MAX ((size_t)4 << 20)
+
 struct held {
     uint64_t batch;
     uint8_t *rec;
+    struct chunk *ck;
+};
+
+/* A row to sort: its order's leading fields copied out of the record, so that most
+ * comparisons read only this array (a batch of a million rows does not fit in a cache). */
+struct sortent {
+    int64_t wend, wstart;
+    uint64_t k[2]; /* sl_key_prefix */
+    const uint8_t *rec;
 };
 
 struct input {
@@ -31,6 +53,7 @@ struct input {
     bool final;
     struct held *rows;
     int head, n, cap;
+    struct chunk *first, *last; /* the chunks of rows[head, n), oldest first */
 };
 
 struct sl__sinkrt {
@@ -48,11 +71,13 @@ struct sl__sinkrt {
     uint64_t flushed;
     _Atomic uint64_t delivered; /* highest marker whose rows are all delivered */
     sl_ctr rows_out, write_retries;
-    /* write scratch */
+    /* write scratch: the records of a delivery, and the rows of one chunk of it */
     struct sl_row *rows;
     struct sl_value *vals;
     const uint8_t **recs;
     int cap;
+    struct sortent *sorted;
+    int sortcap;
     pthread_t thr;
     bool started;
     _Alignas(SL_CACHELINE) struct sl_waiter w;
@@ -63,6 +88,11 @@ static size_t pad8(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
+/* Rows handed to the connector per write call: rows and values are decoded a chunk at a
+ * time, so their memory stays small however large a batch is. */
+#define WRITE_ROWS 8192
+
+/* Room for n record pointers in k->recs (the first k->cap are kept). */
 static void ensure(struct sl__sinkrt *k, int n)
 {
     if (n <= k->cap) {
@@ -72,17 +102,7 @@ static void ensure(struct sl__sinkrt *k, int n)
     while (cap < n) {
         cap *= 2;
     }
-    /* Rows and values are refilled after every growth; record pointers are kept. */
-    free(k->rows);
-    free(k->vals);
-    k->rows = sl_xcalloc((size_t)cap, sizeof(*k->rows));
-    k->vals = sl_xcalloc((size_t)cap * (size_t)(k->plan->nout + 1), sizeof(*k->vals));
-    const uint8_t **recs = sl_xcalloc((size_t)cap, sizeof(*recs));
-    if (k->recs != NULL) {
-        memcpy(recs, k->recs, sizeof(*recs) * (size_t)k->cap);
-    }
-    free(k->recs);
-    k->recs = recs;
+    k->recs = sl_xrealloc(k->recs, sizeof(*k->recs) * (size_t)cap);
     k->cap = cap;
 }
 
@@ -90,7 +110,7 @@ static void ensure(struct sl__sinkrt *k, int n)
 static void decode_row(struct sl__sinkrt *k, int i, const uint8_t *rec)
 {
     const struct sl__rowrec *r = (const struct sl__rowrec *)rec;
-    const uint8_t *blob = rec + sizeof(*r) + pad8(r->keylen);
+    const uint8_t *blob = sl__rowrec_key(r) + pad8(r->keylen);
     const struct sl_value *raw = (const struct sl_value *)(blob + pad8(r->bloblen));
     struct sl_value *vals = &k->vals[(size_t)i * (size_t)(k->plan->nout + 1)];
     for (int j = 0; j < r->nout; j++) {
@@ -100,7 +120,7 @@ static void decode_row(struct sl__sinkrt *k, int i, const uint8_t *rec)
         }
     }
     k->rows[i].vals = vals;
-    k->rows[i].id = r->id;
+    k->rows[i].id = sl__rowrec_id(r);
     k->rows[i].rev = r->rev;
     k->rows[i].is_final = r->is_final;
     k->rows[i].window_start = r->wstart;
@@ -109,38 +129,40 @@ static void decode_row(struct sl__sinkrt *k, int i, const uint8_t *rec)
     k->rows[i].hll_len = r->bloblen;
 }
 
-static void deliver(struct sl__sinkrt *k, int n)
+/* Writes the rows of recs[0, n) in order, a chunk per write call, retrying a chunk the
+ * connector could not deliver. */
+static void deliver(struct sl__sinkrt *k, const uint8_t *const *recs, int n)
 {
     int backoff = 10;
     for (int off = 0; off < n;) {
-        int chunk = n - off < 8192 ? n - off : 8192;
-        int r = k->ops->write(k->state, k->rows + off, chunk);
-        if (r >= 0) {
-            off += chunk;
-            backoff = 10;
-            continue;
+        int chunk = n - off < WRITE_ROWS ? n - off : WRITE_ROWS;
+        for (int i = 0; i < chunk; i++) {
+            decode_row(k, i, recs[off + i]);
         }
-        sl_ctr_add(&k->write_retries, 1);
-        /* Jittered exponential backoff: a peer that is away costs no CPU. */
-        int ms = backoff / 2 + rand() % (backoff / 2 + 1);
-        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-        backoff = backoff < 5000 ? backoff * 2 : 5000;
+        int r;
+        while ((r = k->ops->write(k->state, k->rows, chunk)) < 0) {
+            sl_ctr_add(&k->write_retries, 1);
+            /* Jittered exponential backoff: a peer that is away costs no CPU. */
+            int ms = backoff / 2 + rand() % (backoff / 2 + 1);
+            struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+            backoff = backoff < 5000 ? backoff * 2 : 5000;
+        }
+        off += chunk;
+        backoff = 10;
     }
     sl_ctr_add(&k->rows_out, (uint64_t)n);
 }
 
-static int row_cmp(const void *a, const void *b)
+static int row_cmp(const struct sl__rowrec *x, const struct sl__rowrec *y)
 {
-    const struct sl__rowrec *x = *(const struct sl__rowrec *const *)a;
-    const struct sl__rowrec *y = *(const struct sl__rowrec *const *)b;
     if (x->wend != y->wend) {
         return x->wend < y->wend ? -1 : 1;
     }
     if (x->wstart != y->wstart) {
         return x->wstart < y->wstart ? -1 : 1;
     }
-    int c = sl_key_cmp((const uint8_t *)(x + 1), (const uint8_t *)(y + 1), x->nkeys);
+    int c = sl_key_cmp(sl__rowrec_key(x), sl__rowrec_key(y), x->nkeys);
     if (c != 0) {
         return c;
     }
@@ -149,6 +171,142 @@ static int row_cmp(const void *a, const void *b)
         return x->rev < y->rev ? -1 : 1;
     }
     return (int)x->is_final - (int)y->is_final;
+}
+
+static inline int ent_cmp(const struct sortent *a, const struct sortent *b)
+{
+    if (a->wend != b->wend) {
+        return a->wend < b->wend ? -1 : 1;
+    }
+    if (a->wstart != b->wstart) {
+        return a->wstart < b->wstart ? -1 : 1;
+    }
+    if (a->k[0] != b->k[0]) {
+        return a->k[0] < b->k[0] ? -1 : 1;
+    }
+    if (a->k[1] != b->k[1]) {
+        return a->k[1] < b->k[1] ? -1 : 1;
+    }
+    return row_cmp((const struct sl__rowrec *)a->rec, (const struct sl__rowrec *)b->rec);
+}
+
+static int ent_qcmp(const void *a, const void *b)
+{
+    return ent_cmp(a, b);
+}
+
+static inline void ent_swap(struct sortent *a, struct sortent *b)
+{
+    struct sortent t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Quicksort with the comparison inlined (qsort's indirect call per comparison was most of
+ * the sort): median of three, Hoare partition (runs of equal rows split evenly), insertion
+ * sort below 16, the smaller side first; qsort() takes over a range that recursed too deep. */
+static void sort_ents(struct sortent *v, size_t n, int depth)
+{
+    while (n > 16) {
+        if (depth-- == 0) {
+            qsort(v, n, sizeof(*v), ent_qcmp);
+            return;
+        }
+        size_t m = n / 2;
+        if (ent_cmp(&v[m], &v[0]) < 0) {
+            ent_swap(&v[m], &v[0]);
+        }
+        if (ent_cmp(&v[n - 1], &v[m]) < 0) {
+            ent_swap(&v[n - 1], &v[m]);
+            if (ent_cmp(&v[m], &v[0]) < 0) {
+                ent_swap(&v[m], &v[0]);
+            }
+        }
+        struct sortent pivot = v[m];
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (ent_cmp(&v[i], &pivot) < 0) {
+                i++;
+            }
+            while (ent_cmp(&pivot, &v[j]) < 0) {
+                j--;
+            }
+            if (i >= j) {
+                break;
+            }
+            ent_swap(&v[i], &v[j]);
+            i++;
+            j--;
+        }
+        /* [0, j] <= pivot <= [j + 1, n) */
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_ents(v, left, depth);
+            v += left;
+            n -= left;
+        } else {
+            sort_ents(v + left, n - left, depth);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct sortent t = v[i];
+        size_t j = i;
+        while (j > 0 && ent_cmp(&t, &v[j - 1]) < 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = t;
+    }
+}
+
+/* Copies rec (len bytes) out of the ring into in's chunks and appends it to in->rows. */
+static void hold_copy(struct input *in, uint64_t batch, const uint8_t *rec, uint32_t len)
+{
+    struct chunk *c = in->last;
+    if (c == NULL || c->cap - c->used < len) {
+        size_t cap =
+            c != NULL && c->cap < CHUNK_MAX ? c->cap * 2 : (c != NULL ? c->cap : CHUNK_MIN);
+        cap = cap < len ? len : cap;
+        struct chunk *nc = sl_xrealloc(NULL, sizeof(*nc) + cap);
+        nc->next = NULL;
+        nc->used = 0;
+        nc->cap = cap;
+        nc->live = 0;
+        if (c != NULL) {
+            c->next = nc;
+        } else {
+            in->first = nc;
+        }
+        in->last = c = nc;
+    }
+    if (in->n >= in->cap) {
+        in->cap = in->cap ? in->cap * 2 : 256;
+        in->rows = sl_xrealloc(in->rows, sizeof(*in->rows) * (size_t)in->cap);
+    }
+    uint8_t *copy = c->data + c->used;
+    memcpy(copy, rec, len);
+    c->used += (len + 7) & ~(size_t)7;
+    c->live++;
+    in->rows[in->n].batch = batch;
+    in->rows[in->n].rec = copy;
+    in->rows[in->n].ck = c;
+    in->n++;
+}
+
+/* Releases the copy of h (rows are released in the order they were held). */
+static void hold_release(struct input *in, const struct held *h)
+{
+    h->ck->live--;
+    while (in->first != NULL && in->first->live == 0) {
+        struct chunk *c = in->first;
+        if (c == in->last) {
+            c->used = 0; /* the newest chunk is kept for the next rows */
+            break;
+        }
+        in->first = c->next;
+        free(c);
+    }
 }
 
 static void flush_batch(struct sl__sinkrt *k, uint64_t batch)
@@ -164,23 +322,40 @@ static void flush_batch(struct sl__sinkrt *k, uint64_t batch)
         return;
     }
     ensure(k, n);
+    if (n > k->sortcap) {
+        free(k->sorted);
+        k->sortcap = k->cap;
+        k->sorted = sl_xcalloc((size_t)k->sortcap, sizeof(*k->sorted));
+    }
     n = 0;
     for (int i = 0; i < k->nin; i++) {
         struct input *in = &k->in[i];
+        for (int j = in->head; j < in->n && in->rows[j].batch <= batch; j++) {
+            const struct sl__rowrec *r = (const struct sl__rowrec *)in->rows[j].rec;
+            struct sortent *e = &k->sorted[n++];
+            e->wend = r->wend;
+            e->wstart = r->wstart;
+            sl_key_prefix(sl__rowrec_key(r), r->nkeys, e->k);
+            e->rec = in->rows[j].rec;
+        }
+    }
+    sort_ents(k->sorted, (size_t)n, 2 * (64 - __builtin_clzll((unsigned long long)n)));
+    for (int i = 0; i < n; i++) {
+        k->recs[i] = k->sorted[i].rec;
+    }
+    deliver(k, k->recs, n);
+    for (int i = 0; i < k->nin; i++) {
+        struct input *in = &k->in[i];
         while (in->head < in->n && in->rows[in->head].batch <= batch) {
-            k->recs[n++] = in->rows[in->head++].rec;
+            hold_release(in, &in->rows[in->head++]);
         }
         if (in->head == in->n) {
             in->head = in->n = 0;
+        } else if (in->head > in->n / 2) { /* an input ahead of the others: keep it compact */
+            memmove(in->rows, in->rows + in->head, sizeof(*in->rows) * (size_t)(in->n - in->head));
+            in->n -= in->head;
+            in->head = 0;
         }
-    }
-    qsort(k->recs, (size_t)n, sizeof(*k->recs), row_cmp);
-    for (int i = 0; i < n; i++) {
-        decode_row(k, i, k->recs[i]);
-    }
-    deliver(k, n);
-    for (int i = 0; i < n; i++) {
-        free((void *)k->recs[i]);
     }
 }
 
@@ -191,15 +366,7 @@ static void hold_row(struct sl__sinkrt *k, struct input *in, const uint8_t *rec,
         k->linger_since = sl_mono_ms();
         k->markers_at_held = in->markers;
     }
-    if (in->n >= in->cap) {
-        in->cap = in->cap ? in->cap * 2 : 256;
-        in->rows = sl_xrealloc(in->rows, sizeof(*in->rows) * (size_t)in->cap);
-    }
-    uint8_t *copy = sl_xrealloc(NULL, len);
-    memcpy(copy, rec, len);
-    in->rows[in->n].batch = 0;
-    in->rows[in->n].rec = copy;
-    in->n++;
+    hold_copy(in, 0, rec, len);
 }
 
 static void flush_held(struct sl__sinkrt *k, struct input *in)
@@ -209,12 +376,9 @@ static void flush_held(struct sl__sinkrt *k, struct input *in)
     for (int i = 0; i < n; i++) {
         k->recs[i] = in->rows[i].rec;
     }
+    deliver(k, k->recs, n);
     for (int i = 0; i < n; i++) {
-        decode_row(k, i, k->recs[i]);
-    }
-    deliver(k, n);
-    for (int i = 0; i < n; i++) {
-        free(in->rows[i].rec);
+        hold_release(in, &in->rows[i]);
     }
     in->n = in->head = 0;
     k->linger_since = 0;
@@ -253,19 +417,11 @@ static void *sink_main(void *arg)
                         continue;
                     }
                     if (!k->windowed) {
-                        ensure(k, nrows + 1); /* keeps recs[0, nrows) */
+                        ensure(k, nrows + 1);
                         k->recs[nrows++] = rec;
                         continue;
                     }
-                    if (in->n >= in->cap) {
-                        in->cap = in->cap ? in->cap * 2 : 256;
-                        in->rows = sl_xrealloc(in->rows, sizeof(*in->rows) * (size_t)in->cap);
-                    }
-                    uint8_t *copy = sl_xrealloc(NULL, len);
-                    memcpy(copy, rec, len);
-                    in->rows[in->n].batch = in->markers + 1;
-                    in->rows[in->n].rec = copy;
-                    in->n++;
+                    hold_copy(in, in->markers + 1, rec, len);
                 } else if (rec[0] == SL_REC_MARKER) {
                     const struct sl__marker *m = (const struct sl__marker *)rec;
                     in->markers++;
@@ -276,10 +432,7 @@ static void *sink_main(void *arg)
                 }
             }
             if (nrows > 0) {
-                for (int j = 0; j < nrows; j++) {
-                    decode_row(k, j, k->recs[j]);
-                }
-                deliver(k, nrows);
+                deliver(k, k->recs, nrows);
             }
             if (!k->windowed && k->linger_ms > 0 && in->n > 0 &&
                 (in->n >= k->linger_rows || in->final ||
@@ -343,6 +496,8 @@ int sl__sinkrt_new(struct sl_engine *eng, const struct sl_plan *plan, struct sl_
         k->linger_rows = k->linger_rows > 0 ? k->linger_rows : 1;
     }
     sl_waiter_init(&k->w, SL_WAITER_SPIN_DEFAULT);
+    k->rows = sl_xcalloc(WRITE_ROWS, sizeof(*k->rows));
+    k->vals = sl_xcalloc((size_t)WRITE_ROWS * (size_t)(plan->nout + 1), sizeof(*k->vals));
     if (k->ops == NULL) {
         r = sl_err_set(err, -ENOTSUP, "sink %s: connector %s cannot run yet (not built)",
                        plan->name, plan->sink_conn->name);
@@ -411,8 +566,10 @@ void sl__sinkrt_free(struct sl__sinkrt *k)
     }
     for (int i = 0; i < k->nin; i++) {
         struct input *in = &k->in[i];
-        for (int j = in->head; j < in->n; j++) {
-            free(in->rows[j].rec);
+        while (in->first != NULL) {
+            struct chunk *c = in->first;
+            in->first = c->next;
+            free(c);
         }
         free(in->rows);
         sl_chan_free(in->c);
@@ -421,6 +578,7 @@ void sl__sinkrt_free(struct sl__sinkrt *k)
     free(k->rows);
     free(k->vals);
     free(k->recs);
+    free(k->sorted);
     free(k);
 }
 

@@ -339,6 +339,104 @@ def run(sluice, workdir, inp, workers):
     return out, p.stderr.decode()
 
 
+# ---- large batches: the sink's sort ---------------------------------------------------------
+
+BIG_QUERIES = """
+CREATE SOURCE big (device TEXT, n BIGINT, v BIGINT, ts TIMESTAMP,
+                   WATERMARK FOR ts AS ts)
+WITH (connector = 'file', path = '${IN}');
+CREATE SINK bt WITH (connector = 'file', path = '${OUT}/bt.jsonl') AS
+SELECT device, window_start, COUNT(*) AS c, SUM(v) AS s
+FROM TUMBLE(big, ts, INTERVAL '10' SECOND) GROUP BY device;
+CREATE SINK bn WITH (connector = 'file', path = '${OUT}/bn.jsonl') AS
+SELECT n, window_start, COUNT(*) AS c
+FROM TUMBLE(big, ts, INTERVAL '10' SECOND) GROUP BY n;
+CREATE SINK bh WITH (connector = 'file', path = '${OUT}/bh.jsonl') AS
+SELECT device, window_start, window_end, COUNT(*) AS c
+FROM HOP(big, ts, INTERVAL '1' SECOND, INTERVAL '3' SECOND) GROUP BY device;
+"""
+
+
+def big_keys(rnd):
+    """Keys that make sorting hard: long shared prefixes (past the 16 bytes the sink compares
+    first), prefixes of each other, bytes >= 0x80, one NULL."""
+    keys = [None, "", "a", "ab", "abc", "abd", "b", "é", "éa", "zz\u00ff", "\u4e2d\u6587"]
+    for i in range(3000):
+        keys.append("building-07/floor-3/room-%d" % rnd.randint(0, 10 ** 6))
+        keys.append("".join(rnd.choice("ab\u00e9z") for _ in range(rnd.randint(1, 20))))
+    return keys
+
+
+def big_batches(sluice, workdir):
+    """Thousands of groups per window (in one batch, sorted by the sink) against Python's
+    sort: window end, window start, then the key (NULL first, TEXT by UTF-8 bytes, BIGINT by
+    value)."""
+    rnd = random.Random(11)
+    keys = big_keys(rnd)
+    nums = [None, 0, 1, -1, 2 ** 40, -(2 ** 40), 2 ** 62, -(2 ** 62)] + [
+        rnd.randint(-10 ** 12, 10 ** 12) for _ in range(3000)]
+    t0 = 1_700_000_000_000
+    events = []
+    for i in range(40000):
+        ts = t0 + i // 2
+        events.append((rnd.choice(keys), rnd.choice(nums), rnd.randint(-50, 50), ts))
+    inp = os.path.join(workdir, "big.jsonl")
+    with open(inp, "w") as f:
+        for d, n, v, ts in events:
+            o = {"v": v, "ts": ts}
+            if d is not None:
+                o["device"] = d
+            if n is not None:
+                o["n"] = n
+            f.write(json.dumps(o, ensure_ascii=rnd.random() < 0.5) + "\n")
+
+    def ks(k):
+        if k is None:
+            return (0, b"", 0)
+        return (1, k.encode(), 0) if isinstance(k, str) else (1, b"", k)
+
+    def groups(size, slide, col):
+        g = {}
+        for e in events:
+            first = (e[3] // slide) * slide - size + slide
+            for S in range(first, e[3] + 1, slide):
+                if S <= e[3] < S + size:
+                    g.setdefault((S + size, S, e[col]), []).append(e)
+        return sorted(g.items(), key=lambda kv: (kv[0][0], kv[0][1], ks(kv[0][2])))
+
+    want = {
+        "bt": [{"device": k[2], "window_start": k[1], "c": len(v), "s": sum(e[2] for e in v)}
+               for k, v in groups(10000, 10000, 0)],
+        "bn": [{"n": k[2], "window_start": k[1], "c": len(v)}
+               for k, v in groups(10000, 10000, 1)],
+        "bh": [{"device": k[2], "window_start": k[1], "window_end": k[0], "c": len(v)}
+               for k, v in groups(3000, 1000, 0)],
+    }
+    failures = []
+    for workers in (1, 3):
+        out = os.path.join(workdir, "big%d" % workers)
+        os.makedirs(out, exist_ok=True)
+        for f in os.listdir(out):
+            os.unlink(os.path.join(out, f))
+        q = os.path.join(workdir, "big.sql")
+        with open(q, "w") as f:
+            f.write(BIG_QUERIES)
+        p = subprocess.run([sluice, "run", "--workers", str(workers), "--http", "off", q],
+                           env=dict(os.environ, IN=inp, OUT=out), capture_output=True,
+                           timeout=300)
+        if p.returncode != 0:
+            sys.exit("sluice run (large batches) failed (%d):\n%s" % (p.returncode,
+                                                                      p.stderr.decode()))
+        for name, rows in want.items():
+            with open(os.path.join(out, name + ".jsonl")) as f:
+                got = [json.loads(l) for l in f]
+            err = compare(name, got, rows)
+            if err:
+                failures.append("large batches, workers %d: %s" % (workers, err))
+    per_window = max(len(v) for v in want.values())
+    return failures, sum(len(v) for v in want.values()), per_window
+
+
 def main():
     sluice, workdir = sys.argv[1], sys.argv[2]
     seed = int(sys.argv[3]) if len(sys.argv) > 3 else 7
@@ -391,11 +489,14 @@ def main():
         if a != b:
             failures.append("%s: output differs between --workers 1 and 4" % name)
     total = sum(len(v) for v in exp.values())
+    big_fail, big_rows, _ = big_batches(sluice, workdir)
+    failures += big_fail
     if failures:
         print("\n".join(failures))
         print("0 passed, %d failed" % len(failures))
         sys.exit(1)
-    print("windows oracle: %d rows in 6 queries match at --workers 1 and 4" % total)
+    print("windows oracle: %d rows in 6 queries match at --workers 1 and 4; %d rows of large "
+          "batches in 3 queries at --workers 1 and 3" % (total, big_rows))
 
 
 if __name__ == "__main__":
