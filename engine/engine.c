@@ -6,12 +6,17 @@
  * per-event sinks' input rings wake, and shards own those of windowed sinks' inputs.
  *
  * Signals: SIGINT, SIGTERM and SIGHUP are blocked in every thread and taken by the main
- * thread with sigtimedwait, so no handler runs in the middle of the hot path.
+ * thread with sigtimedwait, so no handler runs in the middle of the hot path. The main thread
+ * sleeps in poll on a signalfd (a signal is pending) and an eventfd (a sink thread ended), so
+ * a bounded job (file, datagen) exits as soon as its last sink is done, not at the next tick.
  */
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -72,6 +77,7 @@ int sl_engine_new(const struct sl_catalog *cat, const struct sl_engine_opts *opt
                   struct sl_engine **ret, struct sl_err *err)
 {
     struct sl_engine *eng = sl_xcalloc(1, sizeof(*eng));
+    eng->done_fd = -1;
     int r = check_runnable(cat, err);
     if (r < 0) {
         free(eng);
@@ -240,6 +246,9 @@ int sl_engine_run(struct sl_engine *eng)
     pthread_sigmask(SIG_BLOCK, &set, &old);
 
     atomic_store(&eng->sinks_running, eng->nsinks);
+    /* Either may fail (no fds left): the loop below then wakes every 100 ms, as a tick. */
+    eng->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    int sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     for (int i = 0; i < eng->nsinks; i++) {
         sl__sinkrt_start(eng->sinks[i]);
     }
@@ -256,8 +265,15 @@ int sl_engine_run(struct sl_engine *eng)
     int code = 0;
     bool reload = false;
     while (atomic_load(&eng->sinks_running) > 0) {
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000000L};
-        int sig = sigtimedwait(&set, NULL, &ts);
+        struct pollfd pf[2] = {{.fd = sig_fd, .events = POLLIN},
+                               {.fd = eng->done_fd, .events = POLLIN}};
+        (void)poll(pf, 2, 100); /* negative fds are ignored */
+        uint64_t ended;
+        if (eng->done_fd >= 0) {
+            (void)!read(eng->done_fd, &ended, sizeof(ended));
+        }
+        struct timespec now = {0, 0};
+        int sig = sigtimedwait(&set, NULL, &now);
         sl_memlimit_refresh();
         if (sig == SIGHUP && !atomic_load(&eng->stop)) {
             if (eng->opts.reload == NULL) {
@@ -302,6 +318,9 @@ int sl_engine_run(struct sl_engine *eng)
         fflush(NULL);
         _exit(code); /* threads may be stuck on a peer; the rows are replayed on restart */
     }
+    if (sig_fd >= 0) {
+        close(sig_fd);
+    }
     for (int i = 0; i < eng->nsrcs; i++) {
         if (eng->srcs[i] != NULL) {
             sl__srcrt_join(eng->srcs[i]);
@@ -312,6 +331,10 @@ int sl_engine_run(struct sl_engine *eng)
     }
     for (int i = 0; i < eng->nsinks; i++) {
         sl__sinkrt_join(eng->sinks[i]);
+    }
+    if (eng->done_fd >= 0) {
+        close(eng->done_fd);
+        eng->done_fd = -1;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     sl_progress_stop(prog);

@@ -162,6 +162,7 @@ struct sl_engine {
     struct sl_metrics *metrics;
     struct sl_http *http;
     atomic_int sinks_running;
+    int done_fd; /* eventfd a sink thread writes when it ends: wakes the main thread */
     _Atomic(uint64_t) *groups; /* open groups per plan, for max_groups */
 };
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "keys.h"
@@ -477,6 +478,10 @@ static void *sink_main(void *arg)
         }
     }
     atomic_fetch_sub(&k->eng->sinks_running, 1);
+    if (k->eng->done_fd >= 0) {
+        uint64_t one = 1;
+        (void)!write(k->eng->done_fd, &one, sizeof(one));
+    }
     return NULL;
 }
 
