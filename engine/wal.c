@@ -55,6 +55,10 @@ struct sl_wal {
     struct key *keys;
     uint64_t *key_pos;
     uint32_t key_next, key_count;
+    /* Redelivery candidates of the current session, by packet id: the newest record with
+     * that id appended before the session began, until a message with the id arrives. */
+    struct key *cand; /* 65 536, NULL before the first sl_wal_session */
+    uint8_t *cand_ok;
     _Atomic uint64_t keep_from; /* position of the oldest record whose key is kept */
 
     /* Reader. */
@@ -413,6 +417,8 @@ void sl_wal_close(struct sl_wal *w)
     pthread_cond_destroy(&w->space);
     free(w->segs);
     free(w->keys);
+    free(w->cand);
+    free(w->cand_ok);
     free(w->key_pos);
     free(w->abuf);
     free(w->rbuf);
@@ -536,17 +542,39 @@ int sl_wal_append(struct sl_wal *w, int64_t recv_ms, uint16_t packet_id, const c
     return 0;
 }
 
+void sl_wal_session(struct sl_wal *w, bool resumed)
+{
+    if (w->cand == NULL) {
+        w->cand = sl_xcalloc(65536, sizeof(*w->cand));
+        w->cand_ok = sl_xcalloc(65536, 1);
+    }
+    memset(w->cand_ok, 0, 65536);
+    if (!resumed) {
+        return; /* a new session: the broker has nothing to send again */
+    }
+    /* Oldest to newest, so that the newest record of each packet id wins: the broker reuses
+     * an id only once its previous message was acknowledged. */
+    uint32_t oldest = w->key_count < w->nkeys ? 0 : w->key_next;
+    for (uint32_t i = 0; i < w->key_count; i++) {
+        const struct key *k = &w->keys[(oldest + i) % w->nkeys];
+        if (k->pid != 0) {
+            w->cand[k->pid] = *k;
+            w->cand_ok[k->pid] = 1;
+        }
+    }
+}
+
 bool sl_wal_seen(struct sl_wal *w, uint16_t packet_id, const char *topic, size_t topic_len,
                  const void *payload, size_t payload_len)
 {
-    struct key k = key_of(packet_id, topic, topic_len, payload, payload_len);
-    for (uint32_t i = 0; i < w->key_count; i++) {
-        const struct key *x = &w->keys[i];
-        if (x->pid == k.pid && x->tcrc == k.tcrc && x->pcrc == k.pcrc) {
-            return true;
-        }
+    if (packet_id == 0 || w->cand == NULL || !w->cand_ok[packet_id]) {
+        return false;
     }
-    return false;
+    /* Whatever it is, the id now belongs to this session: a later message with it is new. */
+    w->cand_ok[packet_id] = 0;
+    struct key k = key_of(packet_id, topic, topic_len, payload, payload_len);
+    const struct key *x = &w->cand[packet_id];
+    return x->tcrc == k.tcrc && x->pcrc == k.pcrc;
 }
 
 bool sl_wal_full(struct sl_wal *w)

@@ -12,7 +12,8 @@
  * record, cuts the file there, removes any later segment, and says so in its report. It never
  * loads half a record and never crashes on a damaged log.
  *
- * Threads. One appender thread (the MQTT callback) calls append / seen / wait_space / sync;
+ * Threads. One appender thread (the MQTT callbacks) calls append / session / seen /
+ * wait_space / sync;
  * one reader thread calls read / seek; truncate may be called from any one thread (the one
  * that commits). The appender publishes the log's end with a release store after each
  * write(); the reader loads it with acquire and reads the bytes back with pread, so it never
@@ -87,8 +88,17 @@ void sl_wal_close(struct sl_wal *w);
 int sl_wal_append(struct sl_wal *w, int64_t recv_ms, uint16_t packet_id, const char *topic,
                   size_t topic_len, const void *payload, size_t payload_len, uint64_t *ret_pos);
 
-/* Whether a record with this key is among the last keep_keys appended (a redelivery).
- * Appender thread. */
+/* A session with the broker began (CONNACK): resumed says the broker kept the previous one
+ * (session present), so it may send again any message it had not seen acknowledged. Each
+ * packet id's newest record among the last keep_keys becomes a redelivery candidate; a new
+ * session has none. Appender thread. */
+void sl_wal_session(struct sl_wal *w, bool resumed);
+
+/* Whether this message is a redelivery: the candidate of its packet id (sl_wal_session) has
+ * the same topic and payload. The first message of the session with that id, redelivery or
+ * not, ends its candidacy: within a session a broker never sends a message twice, and it
+ * reuses a packet id only for a new message, which may well carry the same payload. Before
+ * any sl_wal_session, nothing is a redelivery. Appender thread. */
 bool sl_wal_seen(struct sl_wal *w, uint16_t packet_id, const char *topic, size_t topic_len,
                  const void *payload, size_t payload_len);
 

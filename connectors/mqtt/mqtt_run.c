@@ -19,8 +19,12 @@
  *
  * With --state-dir the callback appends each message to the write-ahead log
  * (<state-dir>/mqtt/<source>/, engine/wal.h) with its receive time and returns; only then
- * does libmosquitto write the PUBACK. A QoS 1 message already among the last Receive-Maximum
- * records (same packet id, topic and payload) is a redelivery and is dropped. When the log
+ * does libmosquitto write the PUBACK. When the broker resumes a session (CONNACK's session
+ * present), it sends again what it had not seen acknowledged: a QoS 1 message whose packet id,
+ * topic and payload equal the newest logged record with that packet id from before the
+ * session is such a redelivery and is dropped (engine/wal.h, sl_wal_session). Only the first
+ * message of the session with each id is compared: brokers reuse ids, and a new message may
+ * carry the same payload as an old one (a sensor sending the same reading). When the log
  * is full (its size bound, or the disk) the callback waits for room: backpressure to the
  * broker. The source thread reads the log instead of the ring; a message's offset is its
  * log position. commit() writes the engine's record (done, and per topic filter the replay
@@ -235,7 +239,6 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
                        const mosquitto_property *props)
 {
     struct msrc *m = ud;
-    (void)flags;
     (void)props;
     if (rc != 0) {
         const char *why = m->v5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc);
@@ -257,6 +260,9 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
         bump(&m->n_reconnects, 1);
     }
     m->ever_connected = true;
+    if (m->wal != NULL) {
+        sl_wal_session(m->wal, (flags & 1) != 0);
+    }
     atomic_store(&m->connected, true);
     sl_log(SL_LOG_INFO, "mqtt", "source %s: connected to %s:%d (session %s), %d filter(s)",
            m->src->name, m->host, m->port, (flags & 1) != 0 ? "resumed" : "new", m->nf);

@@ -33,6 +33,8 @@ Cases:
   reload    SIGHUP with a broken file: refused, the same process goes on; with a good one:
             qa kept (exact across the reload), qb added (only windows after the reload, each
             exact), qc removed (no row after it); the log says which.
+  repeats   70 000 identical QoS 1 messages (packet ids wrap within the session): every
+            one counted, none taken for a redelivery.
   torn      the log's newest segment cut, or a byte of it flipped, at 100 offsets: every
             start succeeds, reports the damage, and the window then holds exactly the
             records before the damaged one (read from the log by this script).
@@ -322,6 +324,35 @@ def case_pinned(point):
     check(s.stop() == 0, "%s: SIGTERM exits 0" % point)
     pa.close()
     pb_.close()
+
+
+# ---------------------------------------------------------------- repeats
+def case_repeats():
+    """70 000 identical readings (QoS 1): the broker's packet ids wrap past 65 535 within the
+    session, so ids repeat with the same topic and payload. None is a redelivery; all are
+    counted (a redelivery check that looked at ids and payloads without sessions dropped
+    hundreds)."""
+    # No persistence (this case restarts no broker; a save per change would be the whole
+    # run) and no queue bound, as bench/bench_mqtt.sh runs it.
+    b = _Broker(work, "repeats-broker", extra="persistence false\nmax_queued_messages 0\n")
+    d = os.path.join(work, "repeats")
+    os.makedirs(d)
+    s = Sluice(d, b, "repeats")
+    wait_for(lambda: s.metric("sluice_mqtt_connected") == 1, "connected")
+    n, npub = 70000, 4
+    one = json.dumps({"dev": "d0", "seq": 1, "v": 1.5, "ts": 1_700_000_000_000}).encode()
+    pubs = [Publisher(b, "a/d%d" % k) for k in range(npub)]
+    for p in pubs:
+        p.send([one] * (n // npub))
+    for p in pubs:
+        check(p.close() == 0, "repeats: mosquitto_pub exits 0")
+    wait_for(lambda: s.metric("sluice_source_events_total") >= n, "every repeat counted",
+             timeout=120)
+    got = s.metric("sluice_source_events_total")
+    check(got == n and s.metric("sluice_mqtt_redelivered_total") == 0,
+          "repeats: %d of %d identical messages counted, %d taken for redeliveries" % (
+              got, n, s.metric("sluice_mqtt_redelivered_total")))
+    check(s.stop() == 0, "repeats: SIGTERM exits 0")
 
 
 # ---------------------------------------------------------------- late
@@ -883,6 +914,7 @@ def case_reload():
 CASES = {"kills": lambda: case_kills(), "late": lambda: case_late(),
          "bound": lambda: case_bound(), "sigterm": case_sigterm, "rediskill": case_rediskill,
          "diskfull": case_diskfull, "torn": case_torn, "reload": case_reload,
+         "repeats": case_repeats,
          "pinned": lambda: hooks and (case_pinned("mqtt_before_append"),
                                       case_pinned("mqtt_after_append"))}
 try:

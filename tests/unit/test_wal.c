@@ -185,6 +185,7 @@ static void test_segment_roll_and_reopen(void **state)
     /* Keys of the last 4 records were rebuilt; the 5th from the end is forgotten. */
     char t[32], p[64];
     size_t tl, pl;
+    sl_wal_session(w, true);
     for (int i = 95; i < 100; i++) {
         make(i, t, &tl, p, &pl);
         assert_int_equal(sl_wal_seen(w, (uint16_t)(i + 1), t, tl, p, pl), i >= 96);
@@ -221,6 +222,7 @@ static void test_truncate_keeps_keys(void **state)
     assert_int_equal(rep.first, sl_wal_first(w));
     char t[32], p[64];
     size_t tl, pl;
+    sl_wal_session(w, true);
     for (int i = 50; i < 60; i++) {
         make(i, t, &tl, p, &pl);
         assert_true(sl_wal_seen(w, (uint16_t)(i + 1), t, tl, p, pl));
@@ -229,6 +231,58 @@ static void test_truncate_keeps_keys(void **state)
     struct sl_wal_rec rec;
     assert_int_equal(sl_wal_read(w, &rec), 1);
     assert_int_equal(rec.pos, rep.first);
+    sl_wal_close(w);
+}
+
+/* Redeliveries are told from new messages by session: only a resumed session's first message
+ * with a packet id can repeat that id's newest record from before the session. */
+static void test_redelivery_sessions(void **state)
+{
+    (void)state;
+    struct sl_wal_opts o = {.segment_bytes = 1 << 20, .keep_keys = 65535}; /* as mqtt_run.c */
+    struct sl_wal_report rep;
+    struct sl_wal *w = open_wal(&o, &rep);
+    const char *t = "dev/1", *a = "{\"on\":true}", *b = "{\"on\":false}";
+    size_t tl = strlen(t), al = strlen(a), bl = strlen(b);
+    /* Before any session nothing is a redelivery. */
+    assert_int_equal(sl_wal_append(w, 1, 5, t, tl, a, al, NULL), 0);
+    assert_false(sl_wal_seen(w, 5, t, tl, a, al));
+
+    /* Resumed: the same id, topic and payload is dropped once; the next message with that id
+     * and the same payload is a new reading (the broker reused the id). */
+    sl_wal_session(w, true);
+    assert_true(sl_wal_seen(w, 5, t, tl, a, al));
+    assert_false(sl_wal_seen(w, 5, t, tl, a, al));
+    assert_int_equal(sl_wal_append(w, 2, 5, t, tl, a, al, NULL), 0);
+
+    /* Within a session, a repeated id with a repeated payload is never a redelivery: 70 000
+     * identical readings, ids wrapping past 65 535, none dropped (the bug this guards). */
+    sl_wal_session(w, false);
+    int dropped = 0;
+    for (int i = 0; i < 70000; i++) {
+        uint16_t pid = (uint16_t)(i % 65535 + 1);
+        if (sl_wal_seen(w, pid, t, tl, a, al)) {
+            dropped++;
+            continue;
+        }
+        assert_int_equal(sl_wal_append(w, 3, pid, t, tl, a, al, NULL), 0);
+    }
+    assert_int_equal(dropped, 0);
+
+    /* The newest record of an id is its candidate: 7 logged with a, then with b. */
+    assert_int_equal(sl_wal_append(w, 4, 7, t, tl, a, al, NULL), 0);
+    assert_int_equal(sl_wal_append(w, 5, 7, t, tl, b, bl, NULL), 0);
+    sl_wal_session(w, true);
+    assert_false(sl_wal_seen(w, 7, t, tl, a, al));
+    sl_wal_session(w, true);
+    assert_true(sl_wal_seen(w, 7, t, tl, b, bl));
+    /* Another topic or payload with a candidate's id is new, and ends the candidacy. */
+    sl_wal_session(w, true);
+    assert_false(sl_wal_seen(w, 7, "dev/2", 5, b, bl));
+    assert_false(sl_wal_seen(w, 7, t, tl, b, bl));
+    /* A new session (no session present): nothing is sent again, nothing dropped. */
+    sl_wal_session(w, false);
+    assert_false(sl_wal_seen(w, 7, t, tl, b, bl));
     sl_wal_close(w);
 }
 
@@ -538,6 +592,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_roll_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncate_keeps_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redelivery_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail_every_offset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flipped_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
