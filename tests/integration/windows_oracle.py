@@ -322,14 +322,16 @@ def compare(name, got, want):
     return None
 
 
-def run(sluice, workdir, inp, workers):
-    out = os.path.join(workdir, "w%d" % workers)
+def run(sluice, workdir, inp, workers, queries=QUERIES, tag="w"):
+    """Runs queries (${IN}, ${OUT} substituted) on inp; returns the output directory
+    (workdir/<tag><workers>, emptied first) and sluice's stderr."""
+    out = os.path.join(workdir, "%s%d" % (tag, workers))
     os.makedirs(out, exist_ok=True)
     for f in os.listdir(out):
         os.unlink(os.path.join(out, f))
-    q = os.path.join(workdir, "q.sql")
+    q = os.path.join(workdir, tag + ".sql")
     with open(q, "w") as f:
-        f.write(QUERIES)
+        f.write(queries)
     env = dict(os.environ, IN=inp, OUT=out)
     p = subprocess.run([sluice, "run", "--workers", str(workers), "--http", "off", q],
                        env=env, capture_output=True, timeout=300)
@@ -414,19 +416,7 @@ def big_batches(sluice, workdir):
     }
     failures = []
     for workers in (1, 3):
-        out = os.path.join(workdir, "big%d" % workers)
-        os.makedirs(out, exist_ok=True)
-        for f in os.listdir(out):
-            os.unlink(os.path.join(out, f))
-        q = os.path.join(workdir, "big.sql")
-        with open(q, "w") as f:
-            f.write(BIG_QUERIES)
-        p = subprocess.run([sluice, "run", "--workers", str(workers), "--http", "off", q],
-                           env=dict(os.environ, IN=inp, OUT=out), capture_output=True,
-                           timeout=300)
-        if p.returncode != 0:
-            sys.exit("sluice run (large batches) failed (%d):\n%s" % (p.returncode,
-                                                                      p.stderr.decode()))
+        out, _ = run(sluice, workdir, inp, workers, BIG_QUERIES, "big")
         for name, rows in want.items():
             with open(os.path.join(out, name + ".jsonl")) as f:
                 got = [json.loads(l) for l in f]
