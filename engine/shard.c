@@ -198,11 +198,10 @@ static void tab_init(struct table *t)
     t->slots = sl_xcalloc(t->cap, sizeof(*t->slots));
 }
 
-static bool gent_eq(const struct gent *g, uint64_t h, int64_t t, const uint8_t *key,
-                    uint32_t keylen)
+/* Whether g is the entry for (t, key); its hash was compared in its slot. */
+static bool gent_eq(const struct gent *g, int64_t t, const uint8_t *key, uint32_t keylen)
 {
-    return g->hash == h && g->t == t && g->keylen == keylen &&
-           (keylen == 0 || memcmp(g->key, key, keylen) == 0);
+    return g->t == t && g->keylen == keylen && (keylen == 0 || memcmp(g->key, key, keylen) == 0);
 }
 
 static struct gent *tab_find(const struct table *t, uint64_t h, int64_t ts, const uint8_t *key,
@@ -214,7 +213,7 @@ static struct gent *tab_find(const struct table *t, uint64_t h, int64_t ts, cons
         if (s->g == NULL) {
             return NULL;
         }
-        if (s->hash == h && gent_eq(s->g, h, ts, key, keylen)) {
+        if (s->hash == h && gent_eq(s->g, ts, key, keylen)) {
             return s->g;
         }
     }
@@ -627,12 +626,40 @@ static struct pane *pane_find(struct qrt *q, uint64_t keyhash, int64_t pstart, c
     return (struct pane *)tab_find(&q->tab, ghash(keyhash, pstart), pstart, key, keylen);
 }
 
+/* A TUMBLE/HOP event's pane start and table hash, computed once per event: the thread's
+ * loop prefetches the event's home slot with them a few events ahead (with many groups the
+ * table is far larger than the caches), and hop_event looks its pane up with them. */
+struct evkey {
+    int64_t pstart;
+    uint64_t hash;
+    const void *slot; /* the home slot; NULL: not a TUMBLE/HOP event (markers, sessions) */
+};
+
+/* A function without side effects: the caller prefetches evkey.slot (GCC deletes a call to a
+ * function whose only effect is a prefetch). */
+static struct evkey event_key(const struct sl__shard *sh, const uint8_t *rec)
+{
+    struct evkey k = {0, 0, NULL};
+    if (rec[0] != SL_REC_EVENT) {
+        return k;
+    }
+    const struct sl__evrec *e = (const struct sl__evrec *)rec;
+    const struct qrt *q = &sh->q[e->query];
+    if (q->p->window == SL_WINDOW_SESSION) {
+        return k;
+    }
+    k.pstart = sl_floor_div(e->ts, q->p->slide_ms) * q->p->slide_ms;
+    k.hash = ghash(e->keyhash, k.pstart);
+    k.slot = &q->tab.slots[k.hash & (q->tab.cap - 1)];
+    return k;
+}
+
 static void hop_event(struct sl__shard *sh, struct qrt *q, const struct sl__evrec *e,
-                      const uint8_t *key, const struct sl_value *vals)
+                      const uint8_t *key, const struct sl_value *vals, const struct evkey *k)
 {
     const struct sl_plan *p = q->p;
     int64_t slide = p->slide_ms, size = p->size_ms, late = p->lateness_ms;
-    int64_t pstart = sl_floor_div(e->ts, slide) * slide;
+    int64_t pstart = k->pstart;
     int64_t last_end = pstart + size;
 
     if (e->stamp != SL_WM_NONE && e->stamp >= last_end + late) {
@@ -643,7 +670,7 @@ static void hop_event(struct sl__shard *sh, struct qrt *q, const struct sl__evre
         }
         return;
     }
-    struct pane *pn = pane_find(q, e->keyhash, pstart, key, e->keylen);
+    struct pane *pn = (struct pane *)tab_find(&q->tab, k->hash, pstart, key, e->keylen);
     if (pn == NULL) {
         if (!groups_take(sh, q)) {
             sl_ctr_add(&q->st.over_limit, 1);
@@ -651,7 +678,7 @@ static void hop_event(struct sl__shard *sh, struct qrt *q, const struct sl__evre
         }
         pn = blk_alloc(q);
         memset(pn, 0, sizeof(*pn));
-        pn->g.hash = ghash(e->keyhash, pstart);
+        pn->g.hash = k->hash;
         pn->g.keyhash = e->keyhash;
         pn->g.t = pstart;
         pn->part = (uint16_t)POS_PART(e->pos);
@@ -1143,24 +1170,7 @@ static void session_fire(struct sl__shard *sh, struct qrt *q, int64_t W, bool si
 
 #define PREFETCH 8 /* events between an event's slot prefetch and its use */
 
-/* The table slot an event will probe first (NULL if none: sessions, markers). A function
- * without side effects: its callers prefetch the address (GCC drops a call to a function
- * whose only effect is a prefetch). */
-static const void *event_slot(const struct sl__shard *sh, const uint8_t *rec)
-{
-    if (rec[0] != SL_REC_EVENT) {
-        return NULL;
-    }
-    const struct sl__evrec *e = (const struct sl__evrec *)rec;
-    const struct qrt *q = &sh->q[e->query];
-    if (q->p->window == SL_WINDOW_SESSION) {
-        return NULL;
-    }
-    int64_t pstart = sl_floor_div(e->ts, q->p->slide_ms) * q->p->slide_ms;
-    return &q->tab.slots[ghash(e->keyhash, pstart) & (q->tab.cap - 1)];
-}
-
-static void handle_event(struct sl__shard *sh, const uint8_t *rec)
+static void handle_event(struct sl__shard *sh, const uint8_t *rec, const struct evkey *k)
 {
     const struct sl__evrec *e = (const struct sl__evrec *)rec;
     struct qrt *q = &sh->q[e->query];
@@ -1175,7 +1185,7 @@ static void handle_event(struct sl__shard *sh, const uint8_t *rec)
     if (q->p->window == SL_WINDOW_SESSION) {
         session_event(sh, q, e, key, sh->vals);
     } else {
-        hop_event(sh, q, e, key, sh->vals);
+        hop_event(sh, q, e, key, sh->vals, k);
     }
 }
 
@@ -1397,9 +1407,9 @@ static void *shard_main(void *arg)
                 continue;
             }
             /* Records are peeked first, so that each event's table slot can be fetched
-             * from memory a few events before it is needed (with many groups the table is
-             * far larger than the caches: a miss per event otherwise). */
+             * from memory a few events before it is needed (struct evkey). */
             const uint8_t *recs[MAX_IN];
+            struct evkey ks[MAX_IN];
             int n = 0;
             const uint8_t *rec;
             uint32_t len;
@@ -1410,14 +1420,16 @@ static void *shard_main(void *arg)
                 }
             }
             for (int j = 0; j < n && j < PREFETCH; j++) {
-                __builtin_prefetch(event_slot(sh, recs[j]));
+                ks[j] = event_key(sh, recs[j]);
+                __builtin_prefetch(ks[j].slot);
             }
             for (int j = 0; j < n; j++) {
                 if (j + PREFETCH < n) {
-                    __builtin_prefetch(event_slot(sh, recs[j + PREFETCH]));
+                    ks[j + PREFETCH] = event_key(sh, recs[j + PREFETCH]);
+                    __builtin_prefetch(ks[j + PREFETCH].slot);
                 }
                 if (recs[j][0] == SL_REC_EVENT) {
-                    handle_event(sh, recs[j]);
+                    handle_event(sh, recs[j], &ks[j]);
                 } else if (recs[j][0] == SL_REC_MARKER) {
                     handle_marker(sh, (const struct sl__marker *)recs[j]);
                 }
