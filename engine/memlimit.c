@@ -26,6 +26,7 @@ static _Atomic uint64_t reserved;     /* estimates since the last measurement, s
 static _Atomic uint64_t reserved_raw; /* the same, unscaled */
 static _Atomic uint32_t scale = 16;   /* RSS growth per estimated byte, in 16ths */
 static uint64_t last_rss;             /* refresh() only */
+static uint64_t over_rss;             /* refresh() only: the RSS when refusing began, or 0 */
 static atomic_bool over;
 static _Atomic uint64_t refused;
 static atomic_int statm_fd = -1;
@@ -96,6 +97,7 @@ void sl_memlimit_set(int64_t bytes)
     atomic_store(&scale, 16);
     atomic_store(&over, false);
     last_rss = 0;
+    over_rss = 0;
     sl_memlimit_refresh();
 }
 
@@ -135,20 +137,37 @@ void sl_memlimit_refresh(void)
                               memory_order_relaxed);
     }
     last_rss = rss;
+    if (rss == 0) {
+        return; /* unreadable: the state stays as it was */
+    }
     bool was = atomic_load_explicit(&over, memory_order_relaxed);
     bool now = lim > 0 && rss >= threshold(lim);
+    if (!was) {
+        over_rss = 0;
+    } else if (over_rss == 0) {
+        /* the first measurement since take()'s estimate said full */
+        over_rss = rss;
+    }
     /* Hysteresis: once over, new groups stay refused (and /readyz degraded) until the RSS
-     * falls a sixteenth of the budget under the threshold, so that readiness does not flap
-     * around it. */
-    if (lim > 0 && was && rss < threshold(lim) - (uint64_t)lim / 16) {
-        /* recovered: the RSS fell under the budget */
+     * falls a sixteenth of the budget under the threshold and under the RSS at which refusing
+     * began. The second bound matters when an estimate said full before the RSS got there:
+     * without it the next measurement would accept groups again at once, and readiness would
+     * flap every 100 ms while the process sits just under the threshold. */
+    uint64_t floor = threshold(lim);
+    if (over_rss != 0 && over_rss < floor) {
+        floor = over_rss;
+    }
+    if (lim > 0 && was && rss + (uint64_t)lim / 16 < floor) {
+        /* recovered: state was freed */
         atomic_store_explicit(&over, false, memory_order_relaxed);
+        over_rss = 0;
         sl_log(SL_LOG_INFO, "memory",
                "back under the memory limit (%" PRIu64 " of %" PRId64 " bytes resident); "
                "new groups are accepted again",
                rss, lim);
     } else if (now && !was) {
         atomic_store_explicit(&over, true, memory_order_relaxed);
+        over_rss = rss;
         sl_log(SL_LOG_WARN, "memory",
                "memory limit reached (%" PRIu64 " of %" PRId64
                " bytes resident): new groups are refused and counted as over_limit, existing "

@@ -17,7 +17,9 @@
  *
  * While over the budget the engine is degraded: sl_memlimit_ready says so (for /readyz) and
  * sluice_memory_refused_groups_total counts the groups refused. It recovers by itself when
- * closed windows have freed enough memory for the RSS to fall below the budget.
+ * closed windows have freed enough memory for the RSS to fall a sixteenth of the budget below
+ * both the threshold and the RSS measured when refusing began (an estimate may say full
+ * before the RSS gets to the threshold; recovering at the next measurement would then flap).
  *
  * The budget is process-wide: one per process, set at start-up. Without a budget (0) nothing
  * is refused and take() costs one load.

@@ -1,7 +1,8 @@
 /*
  * test_hostile_memlimit.c - the process memory budget (engine/memlimit.c): no budget refuses
  * nothing; reservations between measurements are refused past the budget less its headroom,
- * counted, and make /readyz degraded with a reason; a measurement under the budget recovers;
+ * counted, and make /readyz degraded with a reason; the next measurement does not recover unless
+ * memory was freed (no flapping), freeing a sixteenth of the budget does;
  * the metrics are registered and read back; the default comes from the cgroup (or is none).
  */
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cmocka.h>
 
@@ -30,6 +32,15 @@ static void test_no_budget(void **state)
     assert_int_equal(sl_memlimit_get(), 0);
 }
 
+/* Touches n bytes of fresh anonymous memory, so that the RSS grows by n. */
+static void *touch(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(p != MAP_FAILED);
+    memset(p, 1, n);
+    return p;
+}
+
 static void test_budget(void **state)
 {
     (void)state;
@@ -37,9 +48,13 @@ static void test_budget(void **state)
     sl_memlimit_set(1); /* take a measurement */
     uint64_t rss = sl_memlimit_used();
     assert_true(rss > 0);
-    /* 64 MiB above the current RSS, headroom 1/16 of the budget */
-    int64_t budget = (int64_t)rss + (64 << 20);
+    /* a block the test frees later, so that the RSS falls */
+    size_t blocksz = (size_t)32 << 20;
+    void *block = touch(blocksz);
+    /* 64 MiB above the RSS with the block, headroom 1/16 of the budget */
+    int64_t budget = (int64_t)(rss + blocksz) + (64 << 20);
     uint64_t threshold = (uint64_t)budget - (uint64_t)budget / 16;
+    assert_true((uint64_t)budget / 16 < blocksz);
     sl_memlimit_set(budget);
     assert_int_equal(sl_memlimit_get(), budget);
     assert_true(sl_memlimit_ready(reason, sizeof(reason)));
@@ -60,7 +75,15 @@ static void test_budget(void **state)
     assert_int_equal(sl_memlimit_refused(), refused + 2);
     assert_false(sl_memlimit_ready(reason, sizeof(reason)));
     assert_non_null(strstr(reason, "degraded: memory limit"));
-    /* a measurement replaces the reservations: the RSS did not grow, so it recovers */
+    /* A measurement replaces the reservations. The RSS did not grow (the estimate said full
+     * before it got there), but nothing was freed either: still refused, no flapping. */
+    sl_memlimit_refresh();
+    assert_false(sl_memlimit_ready(reason, sizeof(reason)));
+    assert_false(sl_memlimit_take(64));
+    sl_memlimit_refresh();
+    assert_false(sl_memlimit_ready(reason, sizeof(reason)));
+    /* freeing more than a sixteenth of the budget recovers */
+    assert_int_equal(munmap(block, blocksz), 0);
     sl_memlimit_refresh();
     assert_true(sl_memlimit_ready(reason, sizeof(reason)));
     assert_true(sl_memlimit_take(64));
