@@ -19,7 +19,8 @@ static const struct sl_option_def file_source_options[] = {
     {.name = "follow",
      .type = SL_OPT_BOOL,
      .def = "false",
-     .help = "Keep reading as the file grows, like tail -f; the source then never finishes."},
+     .help = "Keep reading as the file grows, like tail -f (woken by inotify as lines are "
+             "appended); the source then never finishes."},
     {.name = "rate",
      .type = SL_OPT_INT,
      .def = "0",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A live (follow-mode) file source through `sluice run`: /metrics, /healthz and /readyz
 while it runs, counters that reconcile by SQL.md's formulas, windows fired by the all-idle
-wall-clock advance, and SIGTERM: intake stops, emitted rows are delivered, exit 0.
+wall-clock advance, lines appended while it runs (one in two parts), and SIGTERM: intake stops, emitted rows are delivered, exit 0.
 
 Expected rows are written by hand from SQL.md for a small stream. No sleeps: every wait
 polls for its condition with a deadline.
@@ -172,6 +172,32 @@ while time.monotonic() < deadline:
 check(metric(metrics()[1], "sluice_sink_delivered_marker", sink="hot") >= m0 + 2,
       "no periodic markers on an idle live source")
 
+
+def wait_metric(family, want, **labels):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if metric(metrics()[1], family, **labels) >= want:
+            return True
+        time.sleep(0.05)  # polling interval
+    return False
+
+
+# Follow: a line appended while the source waits at the end of the file is read, and a line
+# written in two parts is one event once its newline arrives (the first part alone is not
+# a malformed event: the dead letters stay at 3). Between the parts the source goes round
+# its loop at least once (a periodic marker is delivered), having been woken by the write.
+# A minute ahead (max_future is 5 minutes): its window stays open until SIGTERM, which emits
+# no open window, so the window rows stay as written by hand below.
+c_ts = int(time.time() * 1000) + 60_000
+with open(inp, "ab", buffering=0) as f:
+    f.write(b'{"device": "c", "temp": 9')
+    m1 = metric(metrics()[1], "sluice_sink_delivered_marker", sink="hot")
+    check(wait_metric("sluice_sink_delivered_marker", m1 + 1, sink="hot"),
+          "no marker while half a line was written")
+    f.write(b'5, "ts": %d}\n' % c_ts)
+check(wait_metric("sluice_source_events_total", 9, source="ev"),
+      "a line appended to the followed file was not read")
+
 p.send_signal(signal.SIGTERM)
 try:
     rc = p.wait(timeout=15)
@@ -180,7 +206,8 @@ except subprocess.TimeoutExpired:
     rc = "timeout"
 stdout = p.stdout.read().decode()
 check(rc == 0, "exit status after SIGTERM: %s" % rc)
-check(stdout.strip() == '{"device":"b","temp":70}', "per-event rows on stdout: %r" % stdout)
+check(stdout.strip() == '{"device":"b","temp":70}\n{"device":"c","temp":95}',
+      "per-event rows on stdout: %r" % stdout)
 rows = [json.loads(l) for l in open(out)]
 check(rows == want, "window rows %s, expected %s" % (rows, want))
 check(len(open(dl).read().splitlines()) == 3, "dead letters: expected 3")
