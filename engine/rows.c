@@ -13,8 +13,14 @@ static size_t pad8(size_t n)
 
 bool sl__plan_row_ids(const struct sl_plan *p)
 {
-    return p->uses_id ||
-           (p->sink_conn != NULL && p->sink_conn->sink != NULL && p->sink_conn->sink->row_ids);
+    if (p->uses_id) {
+        return true;
+    }
+    if (p->sink_conn == NULL || p->sink_conn->sink == NULL) {
+        return false;
+    }
+    const struct sl_sink_ops *ops = p->sink_conn->sink;
+    return ops->row_ids_for != NULL ? ops->row_ids_for(p) : ops->row_ids;
 }
 
 bool sl__queue_marker(struct sl_chan *c, const struct sl__marker *m, const atomic_bool *stop)

@@ -1081,8 +1081,47 @@ static void rsink_close(void *state)
     free(k);
 }
 
+/* Whether a key template has an {_id} placeholder; true when it does not parse (open says
+ * why) or memory is short. */
+static bool tmpl_reads_id(const char *text)
+{
+    struct sl_template t;
+    struct sl_err err;
+    if (sl_template_parse(text, &t, &err) < 0) {
+        return true;
+    }
+    bool id = sl_template_mentions(&t, "_id");
+    sl_template_fini(&t);
+    return id;
+}
+
+/* Row ids are read by a stream entry whose columns are all NULL (it carries _id) and by any
+ * key template naming {_id}, a per-event query's default key among them. A PUBLISH to a fixed
+ * channel, or a hash per group, reads none: no SHA-256 per row for those. */
+static bool rsink_row_ids(const struct sl_plan *plan)
+{
+    const struct sl_options *o = &plan->sink_opts;
+    if (sl_options_int(o, "type", TYPE_HASH) == TYPE_STREAM) {
+        return true;
+    }
+    const char *kt = sl_options_str(o, "key");
+    char *def = NULL;
+    if (kt == NULL) {
+        def = sl_template_default_key(plan);
+        if (def == NULL) {
+            return true;
+        }
+        kt = def;
+    }
+    bool ids = tmpl_reads_id(kt);
+    free(def);
+    const char *lt = sl_options_str(o, "latest_key"), *ht = sl_options_str(o, "hll_key");
+    return ids || (lt != NULL && tmpl_reads_id(lt)) || (ht != NULL && tmpl_reads_id(ht));
+}
+
 const struct sl_sink_ops sl_redis_sink_ops = {
     .row_ids = true,
+    .row_ids_for = rsink_row_ids,
     .open = rsink_open,
     .write = rsink_write,
     .close = rsink_close,

@@ -391,6 +391,41 @@ static void test_window_fields(void **state)
     sl_catalog_free(cat);
 }
 
+/* Row ids (a SHA-256 per row) are computed for a Redis sink only where it reads them: a key
+ * template naming {_id} (a per-event query's default key does) or a stream. */
+static void test_redis_row_ids(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *with, *select;
+        bool ids;
+    } cases[] = {
+        {"type = 'publish', key = 'ch'", "SELECT s, n FROM t", false},
+        {"type = 'publish', key = 'ch:{_id}'", "SELECT s, n FROM t", true},
+        {"type = 'hash'", "SELECT s, n FROM t", true}, /* default key <sink>:{_id} */
+        {"type = 'hash', key = 'k:{s}'", "SELECT s, n FROM t", false},
+        {"type = 'string', key = 'k:{s}', latest_key = 'l:{_ID}'",
+         "SELECT s, COUNT(*) AS c FROM TUMBLE(t, ts, INTERVAL '1' MINUTE) GROUP BY s", true},
+        {"type = 'hash'",
+         "SELECT s, COUNT(*) AS c FROM TUMBLE(t, ts, INTERVAL '1' MINUTE) GROUP BY s", false},
+        {"type = 'stream', key = 'x'", "SELECT s, n FROM t", true},
+        {"type = 'publish', key = 'ch'", "SELECT s, _id FROM t", true}, /* selects _id */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text),
+                 "CREATE SINK r WITH (connector = 'redis', url = 'redis://127.0.0.1:1/0', %s) AS "
+                 "%s;\n",
+                 cases[i].with, cases[i].select);
+        struct sl_catalog *cat = load(text);
+        if (sl__plan_row_ids(cat->plans[0]) != cases[i].ids) {
+            fail_msg("case %zu (%s): row ids %d, expected %d", i, cases[i].with, !cases[i].ids,
+                     cases[i].ids);
+        }
+        sl_catalog_free(cat);
+    }
+}
+
 /* Several loads in a row, and a failing load leaves nothing behind (ASan checks leaks). */
 static void test_errors_free_everything(void **state)
 {
@@ -416,13 +451,10 @@ static void test_errors_free_everything(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_source),
-        cmocka_unit_test(test_per_event_slots_and_casts),
-        cmocka_unit_test(test_evaluates),
-        cmocka_unit_test(test_windowed_slots),
-        cmocka_unit_test(test_state_layout),
-        cmocka_unit_test(test_window_fields),
-        cmocka_unit_test(test_errors_free_everything),
+        cmocka_unit_test(test_source),        cmocka_unit_test(test_per_event_slots_and_casts),
+        cmocka_unit_test(test_evaluates),     cmocka_unit_test(test_windowed_slots),
+        cmocka_unit_test(test_state_layout),  cmocka_unit_test(test_window_fields),
+        cmocka_unit_test(test_redis_row_ids), cmocka_unit_test(test_errors_free_everything),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
