@@ -15,6 +15,10 @@
  *            channel lat:w, TUMBLE(1 s) rows {"device":…,"window_end":…}: window close ->
  *            Redis, measured from the due time of the event that closed the window (the
  *            first event with ts >= window_end; its watermark is what fires the window).
+ *   file     as engine, but the events are appended as lines to a file (--file PATH) that
+ *            sluice's file source follows: sluice without a broker in front. Events already
+ *            due are written with one write() when the publisher is about to wait (as a
+ *            logger's buffer would); their latency still counts from each one's due time.
  *   redis    the same payloads PUBLISHed straight to Redis on a raw socket (replies are
  *            read by another thread and dropped): Redis's own latency, the reference.
  *   mqtt     the same payloads through mosquitto to a libmosquitto subscriber: the broker
@@ -25,12 +29,14 @@
  * reported as the upper edge of their bucket.
  *
  *   bench_latency MODE --rate N --seconds S [--redis PORT] [--mqtt PORT] [--keys K]
+ *                 [--file PATH]
  *   --rate 0 sends as fast as possible (to find the maximum sustainable rate: the rate at
  *   which rows come out, printed as recv_per_s).
  * Output: one line per measured stream, e.g.
  *   stream=event sent=… recv=… recv_per_s=… p50_us=… p99_us=… p999_us=… max_us=…
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <mosquitto.h>
 #include <netinet/in.h>
@@ -107,7 +113,7 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-enum mode { M_ENGINE, M_REDIS, M_MQTT };
+enum mode { M_ENGINE, M_REDIS, M_MQTT, M_FILE };
 
 static enum mode mode;
 static double rate;
@@ -166,6 +172,24 @@ static void on_row(const char *chan, const char *msg, size_t len, int64_t t)
 
 static struct mosquitto *mq_pub;
 static int redis_fd = -1;
+static int file_fd = -1;
+
+/* Writes all of p, or exits: an open-loop sender has nothing to retry with. */
+static void write_all(int fd, const char *p, size_t m, const char *what)
+{
+    while (m > 0) {
+        ssize_t r = write(fd, p, m);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            fprintf(stderr, "bench_latency: write to %s: %s\n", what, strerror(errno));
+            exit(1);
+        }
+        p += r;
+        m -= (size_t)r;
+    }
+}
 
 static void *drain_replies(void *arg)
 {
@@ -174,6 +198,18 @@ static void *drain_replies(void *arg)
     while (read(redis_fd, buf, sizeof(buf)) > 0) {
     }
     return NULL;
+}
+
+/* File mode: the lines of events already due, written together when the publisher is about
+ * to wait for the next one (an appending logger's buffer; latency still counts from each
+ * event's due time). */
+static char fbuf[65536];
+static size_t fbuf_len;
+
+static void flush_file(void)
+{
+    write_all(file_fd, fbuf, fbuf_len, "the file");
+    fbuf_len = 0;
 }
 
 static void send_one(uint64_t i, int64_t due_us)
@@ -190,19 +226,14 @@ static void send_one(uint64_t i, int64_t due_us)
         char cmd[256];
         int m = snprintf(cmd, sizeof(cmd), "*3\r\n$7\r\nPUBLISH\r\n$5\r\nlat:e\r\n$%d\r\n%s\r\n", n,
                          payload);
-        const char *p = cmd;
-        while (m > 0) {
-            ssize_t r = write(redis_fd, p, (size_t)m);
-            if (r < 0 && errno == EINTR) {
-                continue;
-            }
-            if (r <= 0) {
-                perror("bench_latency: write to redis");
-                exit(1);
-            }
-            p += r;
-            m -= (int)r;
+        write_all(redis_fd, cmd, (size_t)m, "redis");
+    } else if (mode == M_FILE) {
+        if (fbuf_len + (size_t)n + 1 > sizeof(fbuf)) {
+            flush_file();
         }
+        memcpy(fbuf + fbuf_len, payload, (size_t)n);
+        fbuf[fbuf_len + (size_t)n] = '\n';
+        fbuf_len += (size_t)n + 1;
     } else {
         snprintf(topic, sizeof(topic), "lat/d-%d", k);
         int rc = mosquitto_publish(mq_pub, NULL, topic, n, payload, 0, false);
@@ -224,6 +255,10 @@ static void *publisher(void *arg)
         if (rate > 0) {
             due = t0 + (int64_t)((double)i * 1e6 / rate);
             int64_t d = due - now_us();
+            if (d > 0 && fbuf_len > 0) {
+                flush_file();
+                d = due - now_us();
+            }
             if (d > 0) {
                 struct timespec ts = {.tv_sec = d / 1000000, .tv_nsec = (d % 1000000) * 1000};
                 nanosleep(&ts, NULL);
@@ -236,6 +271,9 @@ static void *publisher(void *arg)
         }
         send_one(i, due);
         atomic_fetch_add(&sent, 1);
+    }
+    if (fbuf_len > 0) {
+        flush_file();
     }
     t_end = now_us();
     atomic_store(&pub_done, true);
@@ -268,13 +306,15 @@ static int redis_connect_fd(void)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_latency engine|redis|mqtt --rate N --seconds S "
-                        "[--redis PORT] [--mqtt PORT] [--keys K]\n");
+        fprintf(stderr, "usage: bench_latency engine|file|redis|mqtt --rate N --seconds S "
+                        "[--redis PORT] [--mqtt PORT] [--keys K] [--file PATH]\n");
         return 2;
     }
     mode = strcmp(argv[1], "redis") == 0  ? M_REDIS
            : strcmp(argv[1], "mqtt") == 0 ? M_MQTT
+           : strcmp(argv[1], "file") == 0 ? M_FILE
                                           : M_ENGINE;
+    const char *file_path = NULL;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--rate") == 0) {
             rate = atof(argv[i + 1]);
@@ -286,6 +326,8 @@ int main(int argc, char **argv)
             mqtt_port = atoi(argv[i + 1]);
         } else if (strcmp(argv[i], "--keys") == 0) {
             keys = atoi(argv[i + 1]);
+        } else if (strcmp(argv[i], "--file") == 0) {
+            file_path = argv[i + 1];
         }
     }
     base_s = now_us() / 1000000;
@@ -318,6 +360,12 @@ int main(int argc, char **argv)
         pthread_t d;
         pthread_create(&d, NULL, drain_replies, NULL);
         pthread_detach(d);
+    } else if (mode == M_FILE) {
+        file_fd = file_path == NULL ? -1 : open(file_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (file_fd < 0) {
+            fprintf(stderr, "bench_latency: file mode needs --file PATH of an existing file\n");
+            return 1;
+        }
     } else {
         mq_pub = mosquitto_new(NULL, true, NULL);
         if (mosquitto_connect(mq_pub, "127.0.0.1", mqtt_port, 30) != MOSQ_ERR_SUCCESS) {
@@ -379,7 +427,7 @@ int main(int argc, char **argv)
         struct hist *h;
         uint64_t n;
     } st[2] = {{"event", &h_event, n_event}, {"window", &h_window, n_window}};
-    for (int i = 0; i < (mode == M_ENGINE ? 2 : 1); i++) {
+    for (int i = 0; i < (mode == M_ENGINE || mode == M_FILE ? 2 : 1); i++) {
         printf("stream=%s mode=%s rate=%.0f sent=%llu sent_per_s=%.0f recv=%llu recv_per_s=%.0f "
                "measured=%llu p50_us=%llu p99_us=%llu p999_us=%llu max_us=%llu\n",
                st[i].name, argv[1], rate, (unsigned long long)atomic_load(&sent),

@@ -230,7 +230,8 @@ SQL
 
     lat() { # runs in $(...): an error is flagged in a file, the table says "error"
         local o
-        o=$($b/bench_latency "$1" --rate "$2" --seconds "${3:-6}" --redis "$rp" --mqtt "$mp") || true
+        o=$($b/bench_latency "$1" --rate "$2" --seconds "${3:-6}" --redis "$rp" --mqtt "$mp" \
+            --file "$tmp/lat_in.jsonl") || true
         if ! echo "$o" | grep -q '^stream='; then
             echo "bench_latency $1 --rate $2 failed" >&2
             touch "$tmp/lat_error"
@@ -285,6 +286,44 @@ SQL
             "p99 <= 5 ms; mosquitto alone $(pct "$mq")"
         row "window close -> Redis @$f % p50/p99/p99.9 us" "$(pct "$wi")" "$(pct "$ref") Redis" "" \
             "p99 <= 5 ms; $(field measured "$wi") rows (100 per window)"
+    done
+    # The same job without a broker in front: events appended to a file that the file source
+    # follows (inotify), each line written at its due time. Its own maximum rate, found the
+    # same way, and the same percentiles at 50 % and 80 % of it. The MQTT job is stopped
+    # first so that it takes no CPU.
+    kill "$spid" 2>/dev/null
+    wait "$spid" 2>/dev/null
+    : > "$tmp/lat_in.jsonl"
+    sed -e "s|WITH (connector = 'mqtt'.*|WITH (connector = 'file', path = '$tmp/lat_in.jsonl', follow = 'true', idle_timeout = '1h');|" \
+        "$tmp/lat.sql" > "$tmp/lat_file.sql"
+    $b/sluice run --workers 2 --http "127.0.0.1:$hp" "$tmp/lat_file.sql" 2>"$tmp/lat_file.err" &
+    spid=$!
+    pids+=("$spid")
+    for _ in $(seq 100); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hp/readyz")" = 200 ] && break
+        sleep 0.1
+    done
+    if ! kill -0 "$spid" 2>/dev/null; then
+        cat "$tmp/lat_file.err" >&2
+        echo "file-fed latency job: sluice exited" >&2
+        exit 1
+    fi
+    fblast=$(field recv_per_s "$(lat file 0 3 | grep '^stream=event')")
+    fmax=$fblast
+    for _ in 1 2 3 4 5 6 7 8; do
+        p99=$(field p99_us "$(lat file "$fmax" | grep '^stream=event')")
+        [ "$p99" -lt 100000 ] && break
+        fmax=$(( fmax * 8 / 10 ))
+    done
+    row "max sustainable rate, events/s (file in)" "$fmax" "" "" \
+        "p99 < 100 ms open loop; blast out-rate $fblast"
+    for f in 50 80; do
+        rate=$(( fmax * f / 100 ))
+        out=$(latm file "$rate")
+        row "file: event -> Redis @$f % ($rate/s) p50/p99/p99.9 us" \
+            "$(pct "$(echo "$out" | grep '^stream=event')")" "" "" "p99 <= 5 ms; no broker"
+        row "file: window close -> Redis @$f % p50/p99/p99.9 us" \
+            "$(pct "$(echo "$out" | grep '^stream=window')")" "" "" "p99 <= 5 ms; no broker"
     done
 else
     row "idle, latency" "skipped" "" "" "redis-server and mosquitto needed"

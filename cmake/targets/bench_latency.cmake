@@ -1,5 +1,6 @@
-# End-to-end latency, open loop (bench/bench_latency.c): MQTT -> sluice -> Redis, and Redis
-# and mosquitto alone as references. Run by bench/run.sh, which starts the servers.
+# End-to-end latency, open loop (bench/bench_latency.c): MQTT -> sluice -> Redis, a followed
+# file -> sluice -> Redis (no broker), and Redis and mosquitto alone as references. Run by
+# bench/run.sh, which starts the servers.
 if(SL_BENCH)
   pkg_check_modules(LAT_HIREDIS IMPORTED_TARGET hiredis)
   pkg_check_modules(LAT_MOSQ IMPORTED_TARGET libmosquitto)
