@@ -866,6 +866,19 @@ static int parse_url(struct rsink *k, const char *url)
     return k->host != NULL ? 0 : -ENOMEM;
 }
 
+/* The key template's text: the key option, or the default key in *ret_def (malloc'd, for the
+ * caller to free; NULL when the option is set). NULL when out of memory. */
+static const char *key_text(const struct sl_plan *plan, char **ret_def)
+{
+    const char *kt = sl_options_str(&plan->sink_opts, "key");
+    *ret_def = NULL;
+    if (kt == NULL) {
+        *ret_def = sl_template_default_key(plan);
+        kt = *ret_def;
+    }
+    return kt;
+}
+
 static int bind_tmpl(struct rsink *k, const char *text, struct sl_template *t, struct sl_err *err)
 {
     int bad = -1;
@@ -983,15 +996,11 @@ static int rsink_open(const struct sl_plan *plan, const struct sl_sink_env *env,
         r = sl_err_set(err, -EINVAL, "sink %s: zset needs score and member columns", k->name);
         goto fail;
     }
-    const char *kt = sl_options_str(o, "key");
-    char *def = NULL;
+    char *def;
+    const char *kt = key_text(plan, &def);
     if (kt == NULL) {
-        def = sl_template_default_key(plan);
-        if (def == NULL) {
-            r = sl_err_set(err, -ENOMEM, "out of memory");
-            goto fail;
-        }
-        kt = def;
+        r = sl_err_set(err, -ENOMEM, "out of memory");
+        goto fail;
     }
     r = bind_tmpl(k, kt, &k->key, err);
     free(def);
@@ -1104,14 +1113,10 @@ static bool rsink_row_ids(const struct sl_plan *plan)
     if (sl_options_int(o, "type", TYPE_HASH) == TYPE_STREAM) {
         return true;
     }
-    const char *kt = sl_options_str(o, "key");
-    char *def = NULL;
+    char *def;
+    const char *kt = key_text(plan, &def);
     if (kt == NULL) {
-        def = sl_template_default_key(plan);
-        if (def == NULL) {
-            return true;
-        }
-        kt = def;
+        return true;
     }
     bool ids = tmpl_reads_id(kt);
     free(def);
