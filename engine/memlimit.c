@@ -142,11 +142,8 @@ void sl_memlimit_refresh(void)
     }
     bool was = atomic_load_explicit(&over, memory_order_relaxed);
     bool now = lim > 0 && rss >= threshold(lim);
-    if (!was) {
-        over_rss = 0;
-    } else if (over_rss == 0) {
-        /* the first measurement since take()'s estimate said full */
-        over_rss = rss;
+    if (was && over_rss == 0) {
+        over_rss = rss; /* the first measurement since take()'s estimate said full */
     }
     /* Hysteresis: once over, new groups stay refused (and /readyz degraded) until the RSS
      * falls a sixteenth of the budget under the threshold and under the RSS at which refusing
