@@ -56,9 +56,9 @@ struct sl_wal {
     uint64_t *key_pos;
     uint32_t key_next, key_count;
     /* Redelivery candidates of the current session, by packet id: the newest record with
-     * that id appended before the session began, until a message with the id arrives. */
-    struct key *cand; /* 65 536, NULL before the first sl_wal_session */
-    uint8_t *cand_ok;
+     * that id appended before the session began, until a message with the id arrives
+     * (pid 0: no candidate; QoS 1 packet ids are never 0). */
+    struct key *cand;           /* 65 536, NULL before the first sl_wal_session */
     _Atomic uint64_t keep_from; /* position of the oldest record whose key is kept */
 
     /* Reader. */
@@ -418,7 +418,6 @@ void sl_wal_close(struct sl_wal *w)
     free(w->segs);
     free(w->keys);
     free(w->cand);
-    free(w->cand_ok);
     free(w->key_pos);
     free(w->abuf);
     free(w->rbuf);
@@ -546,9 +545,8 @@ void sl_wal_session(struct sl_wal *w, bool resumed)
 {
     if (w->cand == NULL) {
         w->cand = sl_xcalloc(65536, sizeof(*w->cand));
-        w->cand_ok = sl_xcalloc(65536, 1);
     }
-    memset(w->cand_ok, 0, 65536);
+    memset(w->cand, 0, 65536 * sizeof(*w->cand));
     if (!resumed) {
         return; /* a new session: the broker has nothing to send again */
     }
@@ -559,7 +557,6 @@ void sl_wal_session(struct sl_wal *w, bool resumed)
         const struct key *k = &w->keys[(oldest + i) % w->nkeys];
         if (k->pid != 0) {
             w->cand[k->pid] = *k;
-            w->cand_ok[k->pid] = 1;
         }
     }
 }
@@ -567,13 +564,13 @@ void sl_wal_session(struct sl_wal *w, bool resumed)
 bool sl_wal_seen(struct sl_wal *w, uint16_t packet_id, const char *topic, size_t topic_len,
                  const void *payload, size_t payload_len)
 {
-    if (packet_id == 0 || w->cand == NULL || !w->cand_ok[packet_id]) {
+    if (packet_id == 0 || w->cand == NULL || w->cand[packet_id].pid == 0) {
         return false;
     }
-    /* Whatever it is, the id now belongs to this session: a later message with it is new. */
-    w->cand_ok[packet_id] = 0;
     struct key k = key_of(packet_id, topic, topic_len, payload, payload_len);
-    const struct key *x = &w->cand[packet_id];
+    struct key *x = &w->cand[packet_id];
+    /* Whatever it is, the id now belongs to this session: a later message with it is new. */
+    x->pid = 0;
     return x->tcrc == k.tcrc && x->pcrc == k.pcrc;
 }
 
