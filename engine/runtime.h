@@ -196,8 +196,8 @@ struct sl_sink_ops {
     /* The connector reads sl_row.id. When false (and the query's SELECT list has no _id),
      * the engine does not compute row ids and id is "". */
     bool row_ids;
-    /* Optional: decides row_ids per query from its sink options (an id costs a SHA-256 per
-     * row). Start-up; must answer true when in doubt. */
+    /* Optional, and then row_ids is not read: decides per query from its sink options (an id
+     * costs a SHA-256 per row). Start-up; must answer true when in doubt. */
     bool (*row_ids_for)(const struct sl_plan *plan);
 };
 

@@ -1125,7 +1125,6 @@ static bool rsink_row_ids(const struct sl_plan *plan)
 }
 
 const struct sl_sink_ops sl_redis_sink_ops = {
-    .row_ids = true,
     .row_ids_for = rsink_row_ids,
     .open = rsink_open,
     .write = rsink_write,
