@@ -1419,19 +1419,20 @@ static void *shard_main(void *arg)
                     break;
                 }
             }
-            for (int j = 0; j < n && j < PREFETCH; j++) {
-                ks[j] = event_key(sh, recs[j]);
-                __builtin_prefetch(ks[j].slot);
-            }
-            for (int j = 0; j < n; j++) {
-                if (j + PREFETCH < n) {
-                    ks[j + PREFETCH] = event_key(sh, recs[j + PREFETCH]);
-                    __builtin_prefetch(ks[j + PREFETCH].slot);
+            /* Record j's slot is fetched PREFETCH records before record j is handled. */
+            for (int j = 0; j < n + PREFETCH; j++) {
+                if (j < n) {
+                    ks[j] = event_key(sh, recs[j]);
+                    __builtin_prefetch(ks[j].slot);
                 }
-                if (recs[j][0] == SL_REC_EVENT) {
-                    handle_event(sh, recs[j], &ks[j]);
-                } else if (recs[j][0] == SL_REC_MARKER) {
-                    handle_marker(sh, (const struct sl__marker *)recs[j]);
+                int u = j - PREFETCH;
+                if (u < 0) {
+                    continue;
+                }
+                if (recs[u][0] == SL_REC_EVENT) {
+                    handle_event(sh, recs[u], &ks[u]);
+                } else if (recs[u][0] == SL_REC_MARKER) {
+                    handle_marker(sh, (const struct sl__marker *)recs[u]);
                 }
             }
             if (n > 0) {
